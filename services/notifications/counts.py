@@ -1,0 +1,74 @@
+"""Unread counts per user, from the database or the shared cache, never stale after a write.
+
+Each user has a version token in the cache (`v:<user>`), replaced by every write after it
+commits. Cached counts are stored with the token they were read under (`c:<user>`) and
+served only while that token is still current. A poll that read the database before a
+write committed may store old counts, but under a token the write has already replaced,
+so no later poll serves them.
+"""
+
+import secrets
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from services.notifications.db import db
+from services.notifications.models import KINDS, Notification
+from shared.metrics import count_cache
+
+VERSION_TTL = 24 * 3600
+
+
+def query_counts(user_id: int) -> dict:
+    """One grouped query over the partial index of unread rows."""
+    rows = db.session.execute(
+        select(Notification.kind, func.count())
+        .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+        .group_by(Notification.kind)
+    ).all()
+    by_kind = dict.fromkeys(KINDS, 0) | dict(rows)
+    return {"unread_count": sum(by_kind.values()), **by_kind}
+
+
+def _cache():
+    return current_app.extensions["cohort.cache"]
+
+
+def unread_counts(user_id: int) -> dict:
+    """The user's counts; from the cache when USE_NOTIFICATION_CACHE serves this user."""
+    config = current_app.config
+    if not config["FLAGS"]["USE_NOTIFICATION_CACHE"].enabled(user_id):
+        return query_counts(user_id)
+    cache = _cache()
+    version_key, counts_key = f"v:{user_id}", f"c:{user_id}"
+    version, cached = cache.get_many(version_key, counts_key)
+    if version is not None and cached is not None and cached[0] == version:
+        count_cache(current_app.name, "unread_counts", "hit")
+        return cached[1]
+    count_cache(current_app.name, "unread_counts", "miss")
+    if version is None:
+        version = secrets.token_hex(8)
+        if not cache.add(version_key, version, VERSION_TTL):
+            return query_counts(user_id)  # a write got there first, or the cache is down
+    counts = query_counts(user_id)
+    cache.set(counts_key, (version, counts), config["NOTIFICATION_CACHE_TTL"])
+    return counts
+
+
+def invalidate(user_ids) -> None:
+    """Replace the version tokens of users whose counts a committed write changed."""
+    cache = _cache()
+    if cache.kind != "null":
+        cache.set_many({f"v:{u}": secrets.token_hex(8) for u in set(user_ids)}, VERSION_TTL)
+
+
+def counts_after_write(user_id: int) -> dict:
+    """Invalidate, then read fresh counts and cache them under the new token."""
+    cache = _cache()
+    if cache.kind == "null":
+        return query_counts(user_id)
+    version = secrets.token_hex(8)
+    cache.set(f"v:{user_id}", version, VERSION_TTL)
+    counts = query_counts(user_id)
+    cache.set(f"c:{user_id}", (version, counts), current_app.config["NOTIFICATION_CACHE_TTL"])
+    return counts

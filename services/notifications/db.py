@@ -1,0 +1,5 @@
+"""The notifications service's own database extension."""
+
+from shared.db import make_db
+
+db = make_db()

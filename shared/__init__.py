@@ -1,0 +1,1 @@
+"""Code every Cohort Scale service uses: config, flags, auth, errors, health, observability."""

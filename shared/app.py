@@ -1,0 +1,52 @@
+"""The parts of an app factory that every service shares."""
+
+import os
+from collections.abc import Iterable, Mapping
+
+from flask import Flask
+
+from shared.auth import register_auth
+from shared.cache import register_cache
+from shared.config import Setting, common_settings, load_settings
+from shared.errors import register_error_handlers
+from shared.flags import load_flags
+from shared.health import register_health
+from shared.http import register_http_client
+from shared.metrics import register_metrics
+from shared.observability import configure_logging, register_observability
+
+VERSION = "0.1.0"
+
+
+def configure(app: Flask, settings: Iterable[Setting], overrides: Mapping | None) -> None:
+    """Defaults, then the environment, then `overrides` (tests): all validated the same way.
+
+    A string override is read exactly like an environment variable; any other value is put
+    into the config as it is.
+    """
+    overrides = dict(overrides or {})
+    environ = {**os.environ, **{k: v for k, v in overrides.items() if isinstance(v, str)}}
+    app.config.update(load_settings([*common_settings(app.name), *settings], environ))
+    app.config["FLAGS"] = load_flags(environ)
+    app.config["VERSION"] = VERSION
+    app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_BODY_BYTES"]
+    app.config.update({k: v for k, v in overrides.items() if not isinstance(v, str)})
+
+
+def create_service_app(name: str, import_name: str, settings: Iterable[Setting] = (),
+                       config: Mapping | None = None) -> Flask:
+    """A Flask app with config, logging, errors, auth, cache, health and metrics."""
+    app = Flask(import_name, static_folder=None)
+    app.name = name
+    app.json.sort_keys = False
+    app.url_map.strict_slashes = False  # /x and /x/ both answer; a redirect would drop a POST
+    configure(app, settings, config)
+    configure_logging(app.config["LOG_LEVEL"])
+    register_error_handlers(app)
+    register_observability(app)
+    register_auth(app)
+    register_cache(app)
+    register_http_client(app)
+    register_health(app)
+    register_metrics(app)
+    return app

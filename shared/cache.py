@@ -1,0 +1,100 @@
+"""The shared cache (flask-caching), failing open: when it is down, callers read misses."""
+
+import logging
+import time
+
+from flask import Flask
+from flask_caching import Cache
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from shared.metrics import count_cache
+
+log = logging.getLogger(__name__)
+
+
+def cache_config(app: Flask) -> dict:
+    """flask-caching settings for CACHE_URL, with short timeouts and no client-side retries."""
+    url = app.config["CACHE_URL"]
+    if url.startswith("redis"):
+        timeout = app.config["CACHE_SOCKET_TIMEOUT"]
+        return {
+            "CACHE_TYPE": "RedisCache",
+            "CACHE_REDIS_URL": url,
+            "CACHE_KEY_PREFIX": f"{app.name}:",
+            "CACHE_OPTIONS": {
+                "socket_timeout": timeout,
+                "socket_connect_timeout": timeout,
+                "retry": Retry(NoBackoff(), 0),
+            },
+        }
+    if url.startswith("memory"):
+        return {"CACHE_TYPE": "SimpleCache", "CACHE_THRESHOLD": 100_000}
+    return {"CACHE_TYPE": "NullCache"}
+
+
+class FailOpenCache:
+    """Cache calls that never raise: an error opens a breaker for CACHE_RETRY_AFTER seconds,
+    during which calls return their default at once instead of paying a connection attempt."""
+
+    def __init__(self, app: Flask):
+        self._cache = Cache(app, config=cache_config(app))
+        self.backend = self._cache.cache
+        self.kind = app.config["CACHE_URL"].split(":", 1)[0]
+        self.service = app.name
+        self.retry_after = app.config["CACHE_RETRY_AFTER"]
+        self._down_until = 0.0
+        self._lost_write = False
+
+    @property
+    def is_down(self) -> bool:
+        return time.monotonic() < self._down_until
+
+    def _call(self, default, method: str, *args, write: bool = False):
+        if self.is_down:
+            self._lost_write |= write
+            return default
+        try:
+            if self._lost_write:
+                self._recover()
+            return getattr(self.backend, method)(*args)
+        except Exception as exc:  # any backend error: go on without the cache
+            if not self.is_down:
+                log.warning("cache %s failed, going on without it for %ss: %s",
+                            self.kind, self.retry_after, exc)
+            self._down_until = time.monotonic() + self.retry_after
+            self._lost_write |= write
+            count_cache(self.service, self.kind, "error")
+            return default
+
+    def _recover(self) -> None:
+        # A write (an invalidation) was lost while the cache was down: what it kept from
+        # before may be stale, so this service's keys go before the cache is used again.
+        self.backend.clear()
+        self._lost_write = False
+        log.warning("cache %s is back; cleared entries that a lost write left stale", self.kind)
+
+    def get_many(self, *keys: str) -> list:
+        return self._call([None] * len(keys), "get_many", *keys)
+
+    def set(self, key: str, value, timeout: int) -> bool:
+        return self._call(False, "set", key, value, timeout, write=True)
+
+    def add(self, key: str, value, timeout: int) -> bool:
+        return self._call(False, "add", key, value, timeout, write=True)
+
+    def set_many(self, mapping: dict, timeout: int) -> bool:
+        return bool(self._call([], "set_many", mapping, timeout, write=True))
+
+    def ping(self) -> bool:
+        """Whether the backend answers now (for readiness); ignores the breaker."""
+        try:
+            if self.kind == "redis":
+                return bool(self.backend._write_client.ping())
+            return True
+        except Exception:
+            return False
+
+
+def register_cache(app: Flask) -> None:
+    app.extensions["cohort.cache"] = FailOpenCache(app)

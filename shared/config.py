@@ -1,0 +1,141 @@
+"""Configuration from the environment, validated once at start."""
+
+import os
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("COHORT_VAR_DIR", ROOT / "var"))
+DEV_JWT_SECRET = "cohort-dev-secret-change-me-in-production"
+DEV_SERVICE_TOKEN = "cohort-dev-service-token"
+ENVIRONMENTS = ("development", "test", "production")
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One environment variable: how to parse it, its default, and when it is required."""
+
+    name: str
+    parse: Callable[[str], Any]
+    default: Any
+    help: str
+    required_in_production: bool = False
+
+
+def parse_bool(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError("expected one of true/false/1/0/yes/no")
+
+
+def number(kind: type, low: float | None = None, high: float | None = None) -> Callable:
+    """A parser for an int or float within [low, high]."""
+
+    def parse(raw: str):
+        value = kind(raw)
+        if (low is not None and value < low) or (high is not None and value > high):
+            raise ValueError(f"must be between {low} and {high}")
+        return value
+
+    return parse
+
+
+def choice(*options: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        if raw not in options:
+            raise ValueError(f"expected one of {', '.join(options)}")
+        return raw
+
+    return parse
+
+
+def url(*schemes: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        scheme = raw.split(":", 1)[0].split("+", 1)[0]
+        if "://" not in raw or scheme not in schemes:
+            raise ValueError(f"expected a URL with scheme {' or '.join(schemes)}")
+        return raw
+
+    return parse
+
+
+def text(raw: str) -> str:
+    return raw
+
+
+def pem_or_path(raw: str) -> str:
+    """A PEM key given inline, or the path of a file that holds one."""
+    if "-----BEGIN" in raw:
+        return raw
+    path = Path(raw)
+    if not path.is_file():
+        raise ValueError("expected a PEM key or the path of a readable file")
+    return path.read_text()
+
+
+def common_settings(service: str) -> list[Setting]:
+    """The settings every service reads; `service` picks the embedded defaults."""
+    return [
+        Setting("COHORT_ENV", choice(*ENVIRONMENTS), "development",
+                "development or test (embedded defaults allowed) or production"),
+        Setting("DATABASE_URL", url("sqlite", "postgresql"),
+                f"sqlite:///{VAR_DIR / (service + '.db')}",
+                "SQLAlchemy URL of the service's own database", required_in_production=True),
+        Setting("CACHE_URL", url("redis", "memory", "null"), "memory://",
+                "redis://host:port/db, memory:// (one process only) or null:// (no cache)"),
+        Setting("CACHE_SOCKET_TIMEOUT", number(float, 0.001, 10), 0.1,
+                "seconds a cache call may take before the service goes on without it"),
+        Setting("CACHE_RETRY_AFTER", number(float, 0, 600), 5.0,
+                "seconds the cache is left alone after it failed"),
+        Setting("JWT_SECRET", text, DEV_JWT_SECRET, "HS256 secret that signs user tokens"),
+        Setting("JWT_PUBLIC_KEY", pem_or_path, "",
+                "RS256 public key (PEM or a file path); when set, HS256 is refused"),
+        Setting("SERVICE_TOKEN", text, DEV_SERVICE_TOKEN,
+                "bearer token services present on /internal/", required_in_production=True),
+        Setting("SERVICES_URL", url("http", "https"), "http://127.0.0.1:8000",
+                "base URL through which services call each other (the gateway)"),
+        Setting("HTTP_CONNECT_TIMEOUT", number(float, 0.01, 60), 1.0,
+                "seconds to connect to another service"),
+        Setting("HTTP_READ_TIMEOUT", number(float, 0.01, 600), 5.0,
+                "seconds to wait for another service's answer"),
+        Setting("HTTP_RETRIES", number(int, 0, 10), 2, "retries of an idempotent call"),
+        Setting("SLOW_QUERY_MS", number(float, 0, 60000), 100.0,
+                "with LOG_QUERY_TIMES, queries slower than this are logged"),
+        Setting("MAX_BODY_BYTES", number(int, 1024, 1 << 30), 1 << 20,
+                "largest request body the service reads"),
+        Setting("LOG_LEVEL", choice("DEBUG", "INFO", "WARNING", "ERROR"), "INFO", "log level"),
+        Setting("RELEASE_ID", text, "dev", "release identifier shown at /health/"),
+    ]
+
+
+def load_settings(settings: Iterable[Setting], environ: Mapping[str, str] | None = None) -> dict:
+    """Parse every setting from `environ`; raise ConfigError naming the first bad one."""
+    environ = os.environ if environ is None else environ
+    settings = list(settings)
+    production = environ.get("COHORT_ENV") == "production"
+    values = {}
+    for setting in settings:
+        raw = environ.get(setting.name)
+        if raw is None or raw == "":
+            if production and setting.required_in_production:
+                raise ConfigError(f"{setting.name} is required in production: {setting.help}")
+            values[setting.name] = setting.default
+            continue
+        try:
+            values[setting.name] = setting.parse(raw)
+        except (ValueError, OSError) as exc:
+            raise ConfigError(f"{setting.name}={raw!r} is invalid: {exc}") from None
+    if production and values.get("JWT_SECRET") == DEV_JWT_SECRET and not values.get(
+        "JWT_PUBLIC_KEY"
+    ):
+        raise ConfigError("JWT_SECRET or JWT_PUBLIC_KEY is required in production")
+    return values

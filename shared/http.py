@@ -1,0 +1,47 @@
+"""The client services use to call each other: timeouts, safe retries, token, request id."""
+
+import requests
+from flask import Flask, current_app, g, has_request_context
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from shared.observability import REQUEST_ID_HEADER
+
+
+class ServiceClient:
+    """A pooled session to SERVICES_URL; retries only idempotent methods, with backoff."""
+
+    def __init__(self, config: dict):
+        self.base_url = config["SERVICES_URL"].rstrip("/")
+        self.timeout = (config["HTTP_CONNECT_TIMEOUT"], config["HTTP_READ_TIMEOUT"])
+        retry = Retry(
+            total=config["HTTP_RETRIES"], backoff_factor=0.1,
+            status_forcelist=(502, 503, 504),
+            allowed_methods=frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"}),
+            raise_on_status=False, respect_retry_after_header=True,
+        )
+        self.session = requests.Session()
+        self.session.mount("http://", HTTPAdapter(max_retries=retry, pool_maxsize=20))
+        self.session.mount("https://", HTTPAdapter(max_retries=retry, pool_maxsize=20))
+        self.session.headers["Authorization"] = f"Bearer {config['SERVICE_TOKEN']}"
+
+    def request(self, method: str, path: str, **kwargs) -> requests.Response:
+        headers = kwargs.pop("headers", {})
+        if has_request_context() and "request_id" in g:
+            headers.setdefault(REQUEST_ID_HEADER, g.request_id)
+        kwargs.setdefault("timeout", self.timeout)
+        return self.session.request(method, self.base_url + path, headers=headers, **kwargs)
+
+    def get(self, path: str, **kwargs) -> requests.Response:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs) -> requests.Response:
+        return self.request("POST", path, **kwargs)
+
+
+def register_http_client(app: Flask) -> None:
+    app.extensions["cohort.http"] = ServiceClient(app.config)
+
+
+def service_client() -> ServiceClient:
+    return current_app.extensions["cohort.http"]

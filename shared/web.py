@@ -1,0 +1,21 @@
+"""Parsing request input with marshmallow: JSON bodies and query strings."""
+
+from flask import request
+from marshmallow import Schema
+
+from shared.errors import Problem
+
+
+def json_body(schema: Schema) -> dict:
+    """The request's JSON body loaded by `schema`; 415 for another type, 400 for bad JSON."""
+    if not request.is_json:
+        raise Problem(415, "Send the body as application/json.")
+    data = request.get_json(silent=True)
+    if data is None:
+        raise Problem(400, "The body is not valid JSON.", title="Malformed JSON")
+    return schema.load(data)
+
+
+def query_args(schema: Schema) -> dict:
+    """The query string loaded by `schema`; unknown parameters are refused."""
+    return schema.load(request.args.to_dict())
