@@ -37,7 +37,8 @@ def migrate(create_app, url: str) -> None:
 def empty_tables(app) -> None:
     """Delete every row the test left (tests commit for real: threads must see each other)."""
     db = app.extensions["sqlalchemy"]
-    with app.app_context(), db.engine.begin() as conn:
-        for table in reversed(db.metadata.sorted_tables):
-            conn.execute(table.delete())
-    db.engine.dispose()
+    with app.app_context():
+        with db.engine.begin() as conn:
+            for table in reversed(db.metadata.sorted_tables):
+                conn.execute(table.delete())
+        db.engine.dispose()
