@@ -138,4 +138,8 @@ def load_settings(settings: Iterable[Setting], environ: Mapping[str, str] | None
         "JWT_PUBLIC_KEY"
     ):
         raise ConfigError("JWT_SECRET or JWT_PUBLIC_KEY is required in production")
+    if production and values.get("CACHE_URL", "").startswith("memory"):
+        # Each gunicorn worker would hold its own copy: a write in one would not reach others.
+        raise ConfigError("CACHE_URL=memory:// is for one process only; use redis://... "
+                          "(or null:// for no cache) in production")
     return values
