@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 from shared.metrics import observe_request
 
 REQUEST_ID_HEADER = "X-Request-ID"
-_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 slow_log = logging.getLogger("cohort.slow_query")
 request_log = logging.getLogger("cohort.request")
 
@@ -102,7 +102,7 @@ def register_observability(app: Flask) -> None:
     @app.before_request
     def start_request():
         incoming = request.headers.get(REQUEST_ID_HEADER, "")
-        g.request_id = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        g.request_id = incoming if VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
         g.started = time.perf_counter()
         outer = _stats.get()  # a test's count_queries block sees the request's queries too
         if outer is None:

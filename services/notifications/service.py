@@ -85,16 +85,24 @@ def create_notifications(user_ids: list[int], *, kind: str, category: str, title
          "link": link, "dedupe_key": dedupe_key, "created_at": now}
         for u in dict.fromkeys(user_ids)
     ]
+    created = insert_new(rows)
+    db.session.commit()
+    counts.invalidate(created)
+    return len(created)
+
+
+def insert_new(rows: list[dict]) -> list[int]:
+    """Insert rows, skipping those whose (user_id, dedupe_key) exists; no commit.
+
+    Returns the user ids of the rows that were new.
+    """
     dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
     statement = (
         dialect.insert(Notification)
         .on_conflict_do_nothing(index_elements=["user_id", "dedupe_key"])
         .returning(Notification.user_id)
     )
-    created = db.session.scalars(statement, rows).all()
-    db.session.commit()
-    counts.invalidate(created)
-    return len(created)
+    return db.session.scalars(statement, rows).all()
 
 
 def purge_read(older_than_days: int, batch_size: int, dry_run: bool = False, log=None) -> int:
