@@ -1,0 +1,51 @@
+"""Gunicorn settings for every service (`gunicorn -c deploy/gunicorn.conf.py APP`).
+
+Each value comes from the environment so one file serves a laptop, a VM and a pod.
+"""
+
+import multiprocessing
+import os
+import tempfile
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    return int(raw) if raw else default
+
+
+workers = _int("WEB_CONCURRENCY", 2 * multiprocessing.cpu_count() + 1)
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "sync")
+threads = _int("GUNICORN_THREADS", 1)
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8001")
+timeout = _int("GUNICORN_TIMEOUT", 30)
+graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 20)
+# nginx's upstream keepalive_timeout (4s) is shorter, so nginx closes idle connections first.
+keepalive = _int("GUNICORN_KEEPALIVE", 5)
+max_requests = _int("GUNICORN_MAX_REQUESTS", 0)
+max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 0)
+backlog = _int("GUNICORN_BACKLOG", 2048)
+
+# The services already log one JSON line per request (shared/observability.py); gunicorn's
+# access log is for requests that never reach Flask. GUNICORN_ACCESS_LOG=- sends it to stdout.
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+access_log_format = (
+    '{"ts":"%(t)s","logger":"gunicorn.access","request_id":"%({x-request-id}i)s",'
+    '"remote":"%(h)s","method":"%(m)s","path":"%(U)s","query":"%(q)s","status":%(s)s,'
+    '"bytes":"%(B)s","duration_us":%(D)s,"user_agent":"%(a)s"}'
+)
+
+# Workers write their metrics to files here and /metrics adds them up; a fresh directory
+# per master, so samples of a previous run never leak in. It must be set before anything
+# imports prometheus_client, which picks its storage at import.
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="cohort-prometheus-")
+os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
+
+
+def child_exit(server, worker):
+    """Drop a dead worker's live gauges from the multiprocess metrics."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

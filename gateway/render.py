@@ -1,0 +1,265 @@
+"""Render the gateway's nginx.conf from its template, from arguments or the environment."""
+
+import argparse
+import json
+import os
+import pwd
+import re
+import shutil
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from string import Template
+
+from services import SERVICES
+from shared.config import ConfigError, Setting, load_settings, number, text
+
+HERE = Path(__file__).resolve().parent
+TEMPLATE = HERE / "nginx.conf.template"
+STATIC_ROOT = HERE / "static"
+TEMP_DIRS = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+DEFAULT_RATE, DEFAULT_BURST = "50r/s", 100
+
+# Problem details nginx answers itself: no service was reached, or the route is refused.
+PROBLEMS = {
+    400: ("Bad Request", "The gateway could not read the request."),
+    403: ("Forbidden", "This path is not served."),
+    404: ("Not Found", "Nothing is served at this path."),
+    405: ("Method Not Allowed", "This path does not take that method."),
+    413: ("Content Too Large", "The request body is larger than this route accepts."),
+    429: ("Too Many Requests", "Too many requests from this client; wait a second and retry."),
+    500: ("Internal Server Error", "The gateway failed; quote the request id to the operators."),
+    502: ("Bad Gateway", "The service behind this path is not answering; retry shortly."),
+    503: ("Service Unavailable", "The service behind this path is unavailable; retry shortly."),
+    504: ("Gateway Timeout", "The service behind this path took too long to answer."),
+}
+
+
+class _Template(Template):
+    delimiter = "@@"  # nginx owns `$`
+
+
+def _host_port(raw: str) -> str:
+    host, sep, port = raw.rpartition(":")
+    if raw.startswith("unix:/") or (sep and host and port.isdigit() and 0 < int(port) < 65536):
+        return raw
+    raise ValueError("expected host:port or unix:/path")
+
+
+def _rate(raw: str) -> str:
+    if not re.fullmatch(r"[1-9]\d*r/[sm]", raw):
+        raise ValueError("expected a rate like 50r/s or 600r/m")
+    return raw
+
+
+def _duration(raw: str) -> str:
+    if not re.fullmatch(r"\d+(ms|s|m)?", raw):
+        raise ValueError("expected an nginx time like 2s or 500ms")
+    return raw
+
+
+def _size(raw: str) -> str:
+    if not re.fullmatch(r"\d+[kKmMgG]?", raw):
+        raise ValueError("expected an nginx size like 1m or 512k")
+    return raw
+
+
+PORT = number(int, 1, 65535)
+
+
+def settings() -> list[Setting]:
+    """The environment variables the renderer reads, with their defaults."""
+    return [
+        Setting("GATEWAY_PORT", PORT, 8000, "public listener port"),
+        Setting("GATEWAY_LISTEN", text, "127.0.0.1", "public listener address (0.0.0.0: all)"),
+        Setting("GATEWAY_INTERNAL_PORT", PORT, 8100, "internal listener port (service calls)"),
+        Setting("GATEWAY_INTERNAL_LISTEN", text, "127.0.0.1", "internal listener address"),
+        Setting("GATEWAY_RATE", _rate, DEFAULT_RATE, "sustained /api/ requests per client IP"),
+        Setting("GATEWAY_BURST", number(int, 0, 100_000), DEFAULT_BURST,
+                "requests a client may send above the rate before it gets 429"),
+        Setting("GATEWAY_CONNECT_TIMEOUT", _duration, "2s", "time to connect to a service"),
+        Setting("GATEWAY_READ_TIMEOUT", _duration, "30s", "time a service may take to answer"),
+        Setting("GATEWAY_WORKER_CONNECTIONS", number(int, 64, 1 << 20), 4096,
+                "connections per nginx worker (a proxied request takes two)"),
+        Setting("GATEWAY_STATIC_ROOT", text, "", "directory served at / (default gateway/static)"),
+        Setting("GATEWAY_USER", text, "", "user nginx workers run as when started by root"),
+        Setting("GATEWAY_ACCESS_LOG", text, "", "access log path (default OUT/access.log)"),
+        Setting("GATEWAY_ERROR_LOG", text, "", "error log path or stderr (default OUT/error.log)"),
+        *(Setting(f"{name.upper()}_UPSTREAM", _host_port, f"127.0.0.1:{info.port}",
+                  f"address of the {name} service") for name, info in SERVICES.items()),
+    ]
+
+
+def env_options(environ: Mapping[str, str] | None = None) -> dict:
+    """render()'s keyword arguments from the environment; ConfigError names a bad variable."""
+    values = load_settings(settings(), os.environ if environ is None else environ)
+    return {
+        "port": values["GATEWAY_PORT"],
+        "listen": values["GATEWAY_LISTEN"],
+        "internal_port": values["GATEWAY_INTERNAL_PORT"],
+        "internal_listen": values["GATEWAY_INTERNAL_LISTEN"],
+        "rate": values["GATEWAY_RATE"],
+        "burst": values["GATEWAY_BURST"],
+        "connect_timeout": values["GATEWAY_CONNECT_TIMEOUT"],
+        "read_timeout": values["GATEWAY_READ_TIMEOUT"],
+        "worker_connections": values["GATEWAY_WORKER_CONNECTIONS"],
+        "static_root": values["GATEWAY_STATIC_ROOT"] or None,
+        "user": values["GATEWAY_USER"] or None,
+        "access_log": values["GATEWAY_ACCESS_LOG"] or None,
+        "error_log": values["GATEWAY_ERROR_LOG"] or None,
+        "upstreams": {name: values[f"{name.upper()}_UPSTREAM"] for name in SERVICES},
+    }
+
+
+def _address(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _problem_pages() -> str:
+    blocks = []
+    for status, (title, detail) in PROBLEMS.items():
+        body = json.dumps({"type": "about:blank", "title": title, "status": status,
+                           "detail": detail, "request_id": "$cohort_request_id"})
+        retry = '            add_header Retry-After "1" always;\n' if status in (429, 503) else ""
+        blocks.append(
+            f"        error_page {status} @problem_{status};\n"
+            f"        location @problem_{status} {{\n"
+            "            types { }\n"
+            "            default_type application/problem+json;\n"
+            "            add_header X-Request-ID $cohort_request_id always;\n"
+            '            add_header Cache-Control "no-store" always;\n'
+            f"{retry}"
+            f"            return {status} '{body}';\n"
+            "        }\n")
+    return "\n".join(blocks)
+
+
+GATEWAY_HEALTH = """\
+        location ~ ^/health/gateway(/|/live/?|/ready/?)?$ {
+            types { }
+            default_type application/health+json;
+            add_header X-Request-ID $cohort_request_id always;
+            add_header Cache-Control "no-store" always;
+            return 200 '{"status":"pass","serviceId":"gateway","description":"nginx gateway",\
+"version":"$nginx_version","time":"$time_iso8601","checks":{}}';
+        }
+"""
+
+
+def _location(match: str, upstream: str, max_body: str | None = None) -> str:
+    body = f"            client_max_body_size {max_body};\n" if max_body else ""
+    return f"        location {match} {{\n{body}            proxy_pass {upstream};\n        }}\n"
+
+
+def _service_locations(name: str, max_body: str, internal: bool) -> str:
+    up = f"http://cohort_{name}"
+    blocks = [
+        _location(f"= /api/{name}", up, max_body),
+        _location(f"^~ /api/{name}/", up, max_body),
+        _location(f"= /health/{name}", f"{up}/health/"),
+        _location(f"^~ /health/{name}/", f"{up}/health/"),
+    ]
+    if internal:
+        blocks += [
+            _location(f"= /internal/{name}", up, max_body),
+            _location(f"^~ /internal/{name}/", up, max_body),
+            _location(f"= /metrics/{name}", f"{up}/metrics"),
+        ]
+    return "".join(blocks)
+
+
+def _upstream(name: str, address: str) -> str:
+    return (f"    upstream cohort_{name} {{\n"
+            f"        server {address};\n"
+            "        keepalive 32;\n"
+            # Shorter than gunicorn's keepalive, so nginx never reuses a closing connection.
+            "        keepalive_timeout 4s;\n"
+            "        keepalive_requests 10000;\n"
+            "    }\n")
+
+
+def _default_user(user: str | None) -> str:
+    """Started by root, nginx would hand its workers to `nobody`, who cannot write out_dir."""
+    if user:
+        return f"user {user};"
+    if os.geteuid() == 0:
+        return f"user {pwd.getpwuid(0).pw_name};"
+    return ""
+
+
+def render(out_dir: Path, *, port: int = 8000, internal_port: int = 8100,
+           listen: str = "127.0.0.1", internal_listen: str = "127.0.0.1",
+           upstreams: Mapping[str, str] | None = None, static_root: Path | str | None = None,
+           rate: str = DEFAULT_RATE, burst: int = DEFAULT_BURST, connect_timeout: str = "2s",
+           read_timeout: str = "30s", worker_connections: int = 4096, user: str | None = None,
+           access_log: str | None = None, error_log: str | None = None,
+           copy_static: bool = False) -> Path:
+    """Write out_dir/nginx.conf (and its temp directories); return the config's path."""
+    out_dir = Path(out_dir).resolve()
+    upstreams = dict(upstreams or {})
+    unknown = set(upstreams) - set(SERVICES)
+    if unknown:
+        raise ValueError(f"unknown services in upstreams: {', '.join(sorted(unknown))}")
+    checks = [("rate", rate, _rate), ("connect_timeout", connect_timeout, _duration),
+              ("read_timeout", read_timeout, _duration), ("port", str(port), PORT),
+              ("internal_port", str(internal_port), PORT),
+              *((f"upstreams[{n}]", a, _host_port) for n, a in upstreams.items()),
+              *((f"{n}.max_body", s.max_body, _size) for n, s in SERVICES.items())]
+    for name, value, check in checks:
+        try:
+            check(value)
+        except ValueError as exc:
+            raise ValueError(f"{name}={value!r} is invalid: {exc}") from None
+    for sub in TEMP_DIRS:
+        (out_dir / "tmp" / sub).mkdir(parents=True, exist_ok=True)
+    static = Path(static_root or STATIC_ROOT).resolve()
+    if copy_static:
+        shutil.copytree(static, out_dir / "static", dirs_exist_ok=True)
+        static = out_dir / "static"
+    addresses = {n: upstreams.get(n, f"127.0.0.1:{s.port}") for n, s in SERVICES.items()}
+    conf = _Template(TEMPLATE.read_text()).substitute(
+        out_dir=out_dir,
+        user_directive=_default_user(user),
+        rlimit_nofile=2 * worker_connections + 64,
+        worker_connections=worker_connections,
+        error_log=error_log or out_dir / "error.log",
+        access_log=access_log or out_dir / "access.log",
+        rate=rate,
+        burst=int(burst),
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
+        upstreams="".join(_upstream(n, a) for n, a in addresses.items()),
+        public_listen=_address(listen, port),
+        internal_listen=_address(internal_listen, internal_port),
+        problem_pages=_problem_pages(),
+        gateway_health=GATEWAY_HEALTH,
+        services_json=json.dumps({"services": list(SERVICES)}),
+        public_services="".join(
+            _service_locations(n, s.max_body, internal=False) for n, s in SERVICES.items()),
+        internal_services="".join(
+            _service_locations(n, s.max_body, internal=True) for n, s in SERVICES.items()),
+        static_root=static,
+    )
+    path = out_dir / "nginx.conf"
+    path.write_text(conf)
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m gateway.render --out DIR`: render from the environment, print the path."""
+    parser = argparse.ArgumentParser(prog="python -m gateway.render", description=__doc__)
+    parser.add_argument("--out", required=True, type=Path, help="directory to render into")
+    parser.add_argument("--copy-static", action="store_true",
+                        help="copy the static files into OUT/static and serve them from there")
+    args = parser.parse_args(argv)
+    try:
+        path = render(args.out, **env_options(), copy_static=args.copy_static)
+    except (ConfigError, ValueError) as exc:
+        print(f"gateway.render: {exc}", file=sys.stderr)
+        return 2
+    print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
