@@ -6,6 +6,7 @@ from flask.cli import with_appcontext
 
 from services.notifications import service
 from services.notifications.db import db
+from services.notifications.seed import seed_demo_command
 from shared.locks import AlreadyRunning, command_lock
 
 
@@ -31,3 +32,4 @@ def purge_notifications(older_than_days, batch_size, dry_run, verbose):
 
 def register_commands(app: Flask) -> None:
     app.cli.add_command(purge_notifications)
+    app.cli.add_command(seed_demo_command)
