@@ -1,0 +1,99 @@
+"""The embedded mode: every service in one process, under the gateway's URL paths."""
+
+import re
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+
+from flask import Flask, Response, json
+from werkzeug.exceptions import NotFound
+from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.utils import send_from_directory
+
+from shared.app import VERSION
+from shared.errors import problem_response
+from shared.health import HEALTH_JSON
+from shared.observability import REQUEST_ID_HEADER, VALID_REQUEST_ID
+
+STATIC_DIR = Path(__file__).parent / "static"
+REQUEST_ID_KEY = "HTTP_" + REQUEST_ID_HEADER.upper().replace("-", "_")
+# Paths the gateway owns: never looked up among the static files.
+ROUTED = ("api", "internal", "health", "metrics")
+GATEWAY_HEALTH = re.compile(r"^/health/gateway(/|/live/?|/ready/?)?$")
+
+
+class Dispatcher:
+    """A WSGI app that routes like the nginx gateway.
+
+    `/api/<name>...` and `/internal/<name>...` go to the service as they are (its routes
+    carry the prefix); `/health/<name>/...` goes to the service's `/health/...`;
+    `/health/gateway/...` and `/services.json` are answered here; `/metrics` is hidden;
+    anything else is a static file of `gateway/static/`. Every 404 is problem JSON.
+    """
+
+    def __init__(self, apps: Mapping[str, Flask] | None = None, static_dir: Path = STATIC_DIR):
+        self.apps = dict(apps or {})
+        self.static_dir = Path(static_dir)
+
+    def __call__(self, environ, start_response):
+        # Like nginx: keep the caller's request id if valid, or make one, and pass it on.
+        request_id = environ.get(REQUEST_ID_KEY, "")
+        if not VALID_REQUEST_ID.match(request_id):
+            request_id = environ[REQUEST_ID_KEY] = uuid.uuid4().hex
+        path = environ.get("PATH_INFO") or "/"
+        app = self._service_for(environ, path)
+        if app is not None:
+            return app(environ, start_response)
+        response = self._answer(environ, path, request_id)
+        response.headers[REQUEST_ID_HEADER] = request_id
+        return response(environ, start_response)
+
+    def _service_for(self, environ, path: str) -> Flask | None:
+        parts = path.split("/", 3)  # "", head, service name, rest
+        if len(parts) < 3 or parts[2] not in self.apps:
+            return None
+        head, app = parts[1], self.apps[parts[2]]
+        if head in ("api", "internal"):
+            return app
+        if head == "health":
+            environ["PATH_INFO"] = "/health/" + (parts[3] if len(parts) > 3 else "")
+            return app
+        return None
+
+    def _answer(self, environ, path: str, request_id: str) -> Response:
+        if GATEWAY_HEALTH.match(path):
+            return self._health()
+        if path == "/services.json":
+            return Response(json.dumps({"services": list(self.apps)}),
+                            mimetype="application/json", headers={"Cache-Control": "no-cache"})
+        if path.split("/", 2)[1] in ROUTED:
+            return _problem(404, path, request_id)
+        if environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
+            return _problem(405, path, request_id, headers={"Allow": "GET, HEAD"})
+        relative = path.lstrip("/")
+        if relative == "" or relative.endswith("/"):
+            relative += "index.html"
+        try:
+            return send_from_directory(self.static_dir, relative, environ)
+        except NotFound:
+            return _problem(404, path, request_id)
+
+    @staticmethod
+    def _health() -> Response:
+        now = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+        body = {"status": "pass", "serviceId": "gateway", "description": "embedded dispatcher",
+                "version": VERSION, "time": now, "checks": {}}
+        return Response(json.dumps(body), mimetype=HEALTH_JSON,
+                        headers={"Cache-Control": "no-store"})
+
+
+def _problem(status: int, path: str, request_id: str, **kwargs) -> Response:
+    detail = {404: "Nothing is served at this path.",
+              405: "This path does not take that method."}[status]
+    return problem_response(status, detail, instance=path, request_id=request_id, **kwargs)
+
+
+def make_embedded_server(host: str, port: int, dispatcher: Dispatcher) -> BaseWSGIServer:
+    """Bind a threaded werkzeug server for the dispatcher (port 0 picks a free one)."""
+    return make_server(host, port, dispatcher, threaded=True)
