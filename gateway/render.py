@@ -1,39 +1,27 @@
 """Render the gateway's nginx.conf from its template, from arguments or the environment."""
 
 import argparse
+import ipaddress
 import json
 import os
 import pwd
 import re
 import shutil
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from string import Template
 
+from gateway import blocks
 from services import SERVICES
 from shared.config import ConfigError, Setting, load_settings, number, text
+from shared.observability import VALID_REQUEST_ID
 
 HERE = Path(__file__).resolve().parent
 TEMPLATE = HERE / "nginx.conf.template"
 STATIC_ROOT = HERE / "static"
 TEMP_DIRS = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
 DEFAULT_RATE, DEFAULT_BURST = "50r/s", 100
-
-# Problem details nginx answers itself: no service was reached, or the route is refused.
-PROBLEMS = {
-    400: ("Bad Request", "The gateway could not read the request."),
-    403: ("Forbidden", "This path is not served."),
-    404: ("Not Found", "Nothing is served at this path."),
-    405: ("Method Not Allowed", "This path does not take that method."),
-    413: ("Content Too Large", "The request body is larger than this route accepts."),
-    429: ("Too Many Requests", "Too many requests from this client; wait a second and retry."),
-    500: ("Internal Server Error", "The gateway failed; quote the request id to the operators."),
-    502: ("Bad Gateway", "The service behind this path is not answering; retry shortly."),
-    503: ("Service Unavailable", "The service behind this path is unavailable; retry shortly."),
-    504: ("Gateway Timeout", "The service behind this path took too long to answer."),
-}
-
 
 class _Template(Template):
     delimiter = "@@"  # nginx owns `$`
@@ -64,6 +52,13 @@ def _size(raw: str) -> str:
     return raw
 
 
+def _networks(raw: str) -> tuple[str, ...]:
+    networks = tuple(n.strip() for n in raw.split(",") if n.strip())
+    for network in networks:
+        ipaddress.ip_network(network, strict=False)
+    return networks
+
+
 PORT = number(int, 1, 65535)
 
 
@@ -81,6 +76,8 @@ def settings() -> list[Setting]:
         Setting("GATEWAY_READ_TIMEOUT", _duration, "30s", "time a service may take to answer"),
         Setting("GATEWAY_WORKER_CONNECTIONS", number(int, 64, 1 << 20), 4096,
                 "connections per nginx worker (a proxied request takes two)"),
+        Setting("GATEWAY_REAL_IP_FROM", _networks, (),
+                "comma-separated proxies (CIDR) whose X-Forwarded-For names the real client"),
         Setting("GATEWAY_STATIC_ROOT", text, "", "directory served at / (default gateway/static)"),
         Setting("GATEWAY_USER", text, "", "user nginx workers run as when started by root"),
         Setting("GATEWAY_ACCESS_LOG", text, "", "access log path (default OUT/access.log)"),
@@ -103,6 +100,7 @@ def env_options(environ: Mapping[str, str] | None = None) -> dict:
         "connect_timeout": values["GATEWAY_CONNECT_TIMEOUT"],
         "read_timeout": values["GATEWAY_READ_TIMEOUT"],
         "worker_connections": values["GATEWAY_WORKER_CONNECTIONS"],
+        "real_ip_from": values["GATEWAY_REAL_IP_FROM"],
         "static_root": values["GATEWAY_STATIC_ROOT"] or None,
         "user": values["GATEWAY_USER"] or None,
         "access_log": values["GATEWAY_ACCESS_LOG"] or None,
@@ -113,69 +111,6 @@ def env_options(environ: Mapping[str, str] | None = None) -> dict:
 
 def _address(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-
-def _problem_pages() -> str:
-    blocks = []
-    for status, (title, detail) in PROBLEMS.items():
-        body = json.dumps({"type": "about:blank", "title": title, "status": status,
-                           "detail": detail, "request_id": "$cohort_request_id"})
-        retry = '            add_header Retry-After "1" always;\n' if status in (429, 503) else ""
-        blocks.append(
-            f"        error_page {status} @problem_{status};\n"
-            f"        location @problem_{status} {{\n"
-            "            types { }\n"
-            "            default_type application/problem+json;\n"
-            "            add_header X-Request-ID $cohort_request_id always;\n"
-            '            add_header Cache-Control "no-store" always;\n'
-            f"{retry}"
-            f"            return {status} '{body}';\n"
-            "        }\n")
-    return "\n".join(blocks)
-
-
-GATEWAY_HEALTH = """\
-        location ~ ^/health/gateway(/|/live/?|/ready/?)?$ {
-            types { }
-            default_type application/health+json;
-            add_header X-Request-ID $cohort_request_id always;
-            add_header Cache-Control "no-store" always;
-            return 200 '{"status":"pass","serviceId":"gateway","description":"nginx gateway",\
-"version":"$nginx_version","time":"$time_iso8601","checks":{}}';
-        }
-"""
-
-
-def _location(match: str, upstream: str, max_body: str | None = None) -> str:
-    body = f"            client_max_body_size {max_body};\n" if max_body else ""
-    return f"        location {match} {{\n{body}            proxy_pass {upstream};\n        }}\n"
-
-
-def _service_locations(name: str, max_body: str, internal: bool) -> str:
-    up = f"http://cohort_{name}"
-    blocks = [
-        _location(f"= /api/{name}", up, max_body),
-        _location(f"^~ /api/{name}/", up, max_body),
-        _location(f"= /health/{name}", f"{up}/health/"),
-        _location(f"^~ /health/{name}/", f"{up}/health/"),
-    ]
-    if internal:
-        blocks += [
-            _location(f"= /internal/{name}", up, max_body),
-            _location(f"^~ /internal/{name}/", up, max_body),
-            _location(f"= /metrics/{name}", f"{up}/metrics"),
-        ]
-    return "".join(blocks)
-
-
-def _upstream(name: str, address: str) -> str:
-    return (f"    upstream cohort_{name} {{\n"
-            f"        server {address};\n"
-            "        keepalive 32;\n"
-            # Shorter than gunicorn's keepalive, so nginx never reuses a closing connection.
-            "        keepalive_timeout 4s;\n"
-            "        keepalive_requests 10000;\n"
-            "    }\n")
 
 
 def _default_user(user: str | None) -> str:
@@ -193,10 +128,10 @@ def render(out_dir: Path, *, port: int = 8000, internal_port: int = 8100,
            rate: str = DEFAULT_RATE, burst: int = DEFAULT_BURST, connect_timeout: str = "2s",
            read_timeout: str = "30s", worker_connections: int = 4096, user: str | None = None,
            access_log: str | None = None, error_log: str | None = None,
-           copy_static: bool = False) -> Path:
+           real_ip_from: Iterable[str] = (), copy_static: bool = False) -> Path:
     """Write out_dir/nginx.conf (and its temp directories); return the config's path."""
     out_dir = Path(out_dir).resolve()
-    upstreams = dict(upstreams or {})
+    upstreams, real_ip_from = dict(upstreams or {}), tuple(real_ip_from)
     unknown = set(upstreams) - set(SERVICES)
     if unknown:
         raise ValueError(f"unknown services in upstreams: {', '.join(sorted(unknown))}")
@@ -204,7 +139,8 @@ def render(out_dir: Path, *, port: int = 8000, internal_port: int = 8100,
               ("read_timeout", read_timeout, _duration), ("port", str(port), PORT),
               ("internal_port", str(internal_port), PORT),
               *((f"upstreams[{n}]", a, _host_port) for n, a in upstreams.items()),
-              *((f"{n}.max_body", s.max_body, _size) for n, s in SERVICES.items())]
+              *((f"{n}.max_body", s.max_body, _size) for n, s in SERVICES.items()),
+              *(("real_ip_from", n, _networks) for n in real_ip_from)]
     for name, value, check in checks:
         try:
             check(value)
@@ -220,24 +156,26 @@ def render(out_dir: Path, *, port: int = 8000, internal_port: int = 8100,
     conf = _Template(TEMPLATE.read_text()).substitute(
         out_dir=out_dir,
         user_directive=_default_user(user),
+        real_ip=blocks.real_ip(real_ip_from),
         rlimit_nofile=2 * worker_connections + 64,
         worker_connections=worker_connections,
         error_log=error_log or out_dir / "error.log",
         access_log=access_log or out_dir / "access.log",
+        request_id_pattern=VALID_REQUEST_ID.pattern,
         rate=rate,
         burst=int(burst),
         connect_timeout=connect_timeout,
         read_timeout=read_timeout,
-        upstreams="".join(_upstream(n, a) for n, a in addresses.items()),
+        upstreams="".join(blocks.upstream(n, a) for n, a in addresses.items()),
         public_listen=_address(listen, port),
         internal_listen=_address(internal_listen, internal_port),
-        problem_pages=_problem_pages(),
-        gateway_health=GATEWAY_HEALTH,
+        problem_pages=blocks.problem_pages(),
+        gateway_health=blocks.GATEWAY_HEALTH,
         services_json=json.dumps({"services": list(SERVICES)}),
         public_services="".join(
-            _service_locations(n, s.max_body, internal=False) for n, s in SERVICES.items()),
+            blocks.service_locations(n, s.max_body, internal=False) for n, s in SERVICES.items()),
         internal_services="".join(
-            _service_locations(n, s.max_body, internal=True) for n, s in SERVICES.items()),
+            blocks.service_locations(n, s.max_body, internal=True) for n, s in SERVICES.items()),
         static_root=static,
     )
     path = out_dir / "nginx.conf"

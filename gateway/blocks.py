@@ -1,0 +1,92 @@
+"""The nginx blocks the template repeats: upstreams, per-service locations, problem pages."""
+
+import json
+from collections.abc import Iterable
+
+# Problem details nginx answers itself: no service was reached, or the route is refused.
+PROBLEMS = {
+    400: ("Bad Request", "The gateway could not read the request."),
+    403: ("Forbidden", "This path is not served."),
+    404: ("Not Found", "Nothing is served at this path."),
+    405: ("Method Not Allowed", "This path does not take that method."),
+    413: ("Content Too Large", "The request body is larger than this route accepts."),
+    429: ("Too Many Requests", "Too many requests from this client; wait a second and retry."),
+    500: ("Internal Server Error", "The gateway failed; quote the request id to the operators."),
+    502: ("Bad Gateway", "The service behind this path is not answering; retry shortly."),
+    503: ("Service Unavailable", "The service behind this path is unavailable; retry shortly."),
+    504: ("Gateway Timeout", "The service behind this path took too long to answer."),
+}
+
+
+def problem_pages() -> str:
+    """An error_page and a named location answering problem JSON, for each status."""
+    blocks = []
+    for status, (title, detail) in PROBLEMS.items():
+        body = json.dumps({"type": "about:blank", "title": title, "status": status,
+                           "detail": detail, "request_id": "$cohort_request_id"})
+        retry = '            add_header Retry-After "1" always;\n' if status in (429, 503) else ""
+        blocks.append(
+            f"        error_page {status} @problem_{status};\n"
+            f"        location @problem_{status} {{\n"
+            "            types { }\n"
+            "            default_type application/problem+json;\n"
+            "            add_header X-Request-ID $cohort_request_id always;\n"
+            '            add_header Cache-Control "no-store" always;\n'
+            f"{retry}"
+            f"            return {status} '{body}';\n"
+            "        }\n")
+    return "\n".join(blocks)
+
+
+GATEWAY_HEALTH = """\
+        location ~ ^/health/gateway(/|/live/?|/ready/?)?$ {
+            types { }
+            default_type application/health+json;
+            add_header X-Request-ID $cohort_request_id always;
+            add_header Cache-Control "no-store" always;
+            return 200 '{"status":"pass","serviceId":"gateway","description":"nginx gateway",\
+"version":"$nginx_version","time":"$time_iso8601","checks":{}}';
+        }
+"""
+
+
+def location(match: str, upstream: str, max_body: str | None = None) -> str:
+    body = f"            client_max_body_size {max_body};\n" if max_body else ""
+    return f"        location {match} {{\n{body}            proxy_pass {upstream};\n        }}\n"
+
+
+def service_locations(name: str, max_body: str, internal: bool) -> str:
+    """A service's /api/ and /health/ routes; on the internal listener also /internal/."""
+    up = f"http://cohort_{name}"
+    blocks = [
+        location(f"= /api/{name}", up, max_body),
+        location(f"^~ /api/{name}/", up, max_body),
+        location(f"= /health/{name}", f"{up}/health/"),
+        location(f"^~ /health/{name}/", f"{up}/health/"),
+    ]
+    if internal:
+        blocks += [
+            location(f"= /internal/{name}", up, max_body),
+            location(f"^~ /internal/{name}/", up, max_body),
+            location(f"= /metrics/{name}", f"{up}/metrics"),
+        ]
+    return "".join(blocks)
+
+
+def upstream(name: str, address: str) -> str:
+    """A service's upstream with a pool of keepalive connections."""
+    return (f"    upstream cohort_{name} {{\n"
+            f"        server {address};\n"
+            "        keepalive 32;\n"
+            # Shorter than gunicorn's keepalive, so nginx never reuses a closing connection.
+            "        keepalive_timeout 4s;\n"
+            "        keepalive_requests 10000;\n"
+            "    }\n")
+
+
+def real_ip(networks: Iterable[str]) -> str:
+    """Behind a load balancer, limit and log the client it forwards for, not the balancer."""
+    lines = [f"    set_real_ip_from {network};" for network in networks]
+    if lines:
+        lines += ["    real_ip_header X-Forwarded-For;", "    real_ip_recursive on;"]
+    return "\n".join(lines)
