@@ -1,0 +1,114 @@
+"""The gateway's own answers, with nginx running and no service behind it."""
+
+import re
+
+import pytest
+import requests
+
+from gateway.stack import Stack
+from services import SERVICES
+from tests.gateway.support import assert_problem, free_ports
+from tests.support.servers import require_nginx
+
+pytestmark = pytest.mark.nginx
+
+
+def start_gateway(workdir, **env) -> Stack:
+    """nginx alone, on free ports, its upstreams pointing at ports nothing listens on."""
+    require_nginx()
+    port, internal, *service_ports = free_ports(2 + len(SERVICES))
+    stack = Stack(workdir, env, port=port, internal_port=internal, services=[],
+                  service_ports=dict(zip(SERVICES, service_ports, strict=True)))
+    stack.__enter__()
+    return stack
+
+
+@pytest.fixture(scope="module")
+def gateway(tmp_path_factory):
+    stack = start_gateway(tmp_path_factory.mktemp("gateway"))
+    yield stack
+    stack.stop()
+
+
+@pytest.mark.parametrize("path", ["/health/gateway", "/health/gateway/", "/health/gateway/live/",
+                                  "/health/gateway/ready/", "/health/gateway/ready"])
+def test_gateway_health(gateway, path):
+    for base in (gateway.base_url, gateway.internal_url):
+        response = requests.get(base + path, timeout=5)
+        assert response.status_code == 200
+        assert response.headers["Content-Type"] == "application/health+json"
+        assert response.json()["status"] == "pass"
+
+
+@pytest.mark.parametrize(("method", "path"), [
+    ("GET", "/nope"), ("GET", "/api/unknown-service/x"), ("GET", "/metrics"),
+    ("POST", "/internal/notifications/"), ("GET", "/internal/notifications"),
+    ("GET", "/metrics/notifications"), ("GET", "/health/unknown/"),
+])
+def test_unknown_and_refused_paths_are_problem_404(gateway, method, path):
+    response = requests.request(method, gateway.base_url + path, timeout=5)
+    body = assert_problem(response, 404)
+    assert body["request_id"] == response.headers["X-Request-ID"]
+
+
+def test_internal_listener_routes_internal_paths_only(gateway):
+    # Routed to the (stopped) service, not refused: the answer is 502, not 404.
+    for path in ("/internal/notifications/", "/internal/notifications", "/api/notifications",
+                 "/metrics/notifications"):
+        assert_problem(requests.post(gateway.internal_url + path, timeout=5)
+                       if path.startswith("/internal") else
+                       requests.get(gateway.internal_url + path, timeout=5), 502)
+    assert_problem(requests.get(gateway.internal_url + "/", timeout=5), 404)
+
+
+@pytest.mark.parametrize("path", ["/api/notifications/unread-count", "/api/notifications",
+                                  "/health/notifications/ready/", "/health/notifications"])
+def test_a_stopped_service_answers_502_problem(gateway, path):
+    response = requests.get(gateway.base_url + path, timeout=5)
+    assert_problem(response, 502)
+
+
+def test_request_id_is_kept_or_made(gateway):
+    kept = requests.get(gateway.base_url + "/nope", headers={"X-Request-ID": "trace-42.a:b"},
+                        timeout=5)
+    assert kept.headers["X-Request-ID"] == "trace-42.a:b"
+    assert kept.json()["request_id"] == "trace-42.a:b"
+    # An id the services would refuse (space, quote) is replaced, never echoed into JSON.
+    replaced = requests.get(gateway.base_url + "/nope", headers={"X-Request-ID": 'a "b'},
+                            timeout=5)
+    assert re.fullmatch(r"[0-9a-f]{32}", replaced.headers["X-Request-ID"])
+    assert replaced.json()["request_id"] == replaced.headers["X-Request-ID"]
+
+
+def test_oversized_body_is_413_problem(gateway):
+    limit = 1 << 20  # notifications' max_body, 1m
+    response = requests.post(gateway.base_url + "/api/notifications/read-all",
+                             data=b"x" * (limit + 1), timeout=10)
+    assert_problem(response, 413)
+
+
+def test_status_page_and_service_list(gateway):
+    page = requests.get(gateway.base_url + "/", timeout=5)
+    assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
+    assert "/app.js" in page.text
+    script = requests.get(gateway.base_url + "/app.js", timeout=5)
+    assert script.status_code == 200 and "/health/" in script.text
+    listed = requests.get(gateway.base_url + "/services.json", timeout=5)
+    assert listed.json() == {"services": list(SERVICES)}
+
+
+def test_rate_limit_answers_429_problem(tmp_path):
+    stack = start_gateway(tmp_path, GATEWAY_RATE="1r/m", GATEWAY_BURST="0")
+    try:
+        answers = [requests.get(stack.base_url + "/api/notifications", timeout=5)
+                   for _ in range(3)]
+        assert answers[0].status_code == 502  # let through, to a stopped service
+        for limited in answers[1:]:
+            assert_problem(limited, 429)
+            assert limited.headers["Retry-After"] == "1"
+        # Only /api/ is limited: health and the internal listener still answer.
+        assert requests.get(stack.base_url + "/health/gateway/", timeout=5).status_code == 200
+        assert requests.get(stack.internal_url + "/api/notifications",
+                            timeout=5).status_code == 502
+    finally:
+        stack.stop()

@@ -1,0 +1,60 @@
+"""Full-stack fixtures: the real gateway and gunicorn processes on free loopback ports."""
+
+import itertools
+import uuid
+from contextlib import contextmanager
+
+import pytest
+import requests
+
+from gateway.stack import Stack
+from services import SERVICES
+from shared.flags import FLAGS
+from tests.conftest import Tokens
+from tests.gateway.support import free_ports
+from tests.support.servers import require_nginx
+
+JWT_SECRET = "stack-tests-jwt-secret-not-the-dev-one"
+SERVICE_TOKEN = "stack-tests-service-token"
+tokens = Tokens({"JWT_SECRET": JWT_SECRET, "SERVICE_TOKEN": SERVICE_TOKEN})
+_user_ids = itertools.count(1000)
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "tests/stack/" in str(item.fspath):
+            item.add_marker(pytest.mark.stack)
+
+
+def stack_env(**extra: str) -> dict[str, str]:
+    """Production settings, every flag explicit so a developer's exported flags do not leak in."""
+    return {
+        "COHORT_ENV": "production", "JWT_SECRET": JWT_SECRET, "SERVICE_TOKEN": SERVICE_TOKEN,
+        "LOG_LEVEL": "INFO", **{name: "off" for name in FLAGS}, **extra,
+    }
+
+
+@contextmanager
+def running_stack(workdir, env: dict[str, str]):
+    """A started and ready Stack; stopped (every process reaped) on the way out."""
+    require_nginx()
+    port, internal, *ports = free_ports(2 + len(SERVICES))
+    stack = Stack(workdir, env, port=port, internal_port=internal, workers=2,
+                  service_ports=dict(zip(SERVICES, ports, strict=True)))
+    with stack:
+        yield stack
+
+
+def new_user() -> int:
+    return next(_user_ids)
+
+
+def notify(stack: Stack, user_id: int, count: int, kind: str = "dashboard") -> None:
+    """Create notifications the way another service does: through the internal listener."""
+    for i in range(count):
+        response = requests.post(
+            f"{stack.internal_url}/internal/notifications/", headers=tokens.service, timeout=10,
+            json={"user_ids": [user_id], "kind": kind, "category": "review",
+                  "title": f"Review {i} is in", "body": "Your mentor left comments. " * 3,
+                  "link": f"/submissions/{i}", "dedupe_key": uuid.uuid4().hex})
+        assert response.status_code == 201, response.text
