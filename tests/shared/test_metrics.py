@@ -1,0 +1,160 @@
+"""/metrics: latency per route and status, cache lookups, and sums across gunicorn workers."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from prometheus_client.parser import text_string_to_metric_families
+
+from shared.config import ROOT
+from tests.support.servers import closed_port
+
+LATENCY = "http_request_duration_seconds"
+
+
+def samples(text: str, name: str, **labels) -> float:
+    """The sum of the samples called `name` whose labels include `labels`."""
+    total = 0.0
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and labels.items() <= sample.labels.items():
+                total += sample.value
+    return total
+
+
+def scrape(client) -> str:
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    assert response.mimetype == "text/plain"
+    return response.get_data(as_text=True)
+
+
+def test_request_latency_by_route_and_status(app, tokens):
+    client = app.test_client()
+    before = scrape(client)
+    for _ in range(3):
+        client.get("/api/probe/me", headers=tokens.user(1))
+    client.get("/api/probe/me")
+    client.get("/nowhere")
+    after = scrape(client)
+
+    def delta(**labels) -> float:
+        name = f"{LATENCY}_count"
+        return samples(after, name, **labels) - samples(before, name, **labels)
+
+    assert delta(service="probe", method="GET", route="/api/probe/me", status="200") == 3
+    assert delta(service="probe", method="GET", route="/api/probe/me", status="401") == 1
+    assert delta(service="probe", route="<unmatched>", status="404") == 1
+    buckets = [s for f in text_string_to_metric_families(after) for s in f.samples
+               if s.name == f"{LATENCY}_bucket" and s.labels["route"] == "/api/probe/me"]
+    assert {s.labels["le"] for s in buckets} >= {"0.005", "0.1", "+Inf"}
+
+
+def test_cache_lookups_are_counted(make_app):
+    up = make_app().test_client()
+    down = make_app(CACHE_URL=f"redis://127.0.0.1:{closed_port()}/0").test_client()
+    before = scrape(up)
+    up.get("/api/probe/cached/m1")  # miss, then stored
+    up.get("/api/probe/cached/m1")  # hit
+    down.get("/api/probe/cached/m1")  # error (Redis down), then a miss
+    after = scrape(up)
+
+    def delta(**labels) -> float:
+        name = "cache_lookups_total"
+        return samples(after, name, **labels) - samples(before, name, **labels)
+
+    assert delta(service="probe", cache="probe", result="hit") == 1
+    assert delta(service="probe", cache="probe", result="miss") == 2
+    assert delta(service="probe", cache="redis", result="error") == 1
+
+
+def wait_until(check, seconds: float = 30, what: str = "condition") -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def gunicorn(tmp_path):
+    """The probe under a real gunicorn with two worker processes and shared metrics."""
+    multiproc, flags = tmp_path / "prometheus", tmp_path / "flags"
+    multiproc.mkdir()
+    flags.mkdir()
+    port = closed_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("USE_", "COHORT_"))},
+        "PYTHONPATH": str(ROOT),
+        "PROMETHEUS_MULTIPROC_DIR": str(multiproc),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'probe.db'}",
+        "CACHE_URL": "memory://",
+        "PROBE_FLAG_DIR": str(flags),
+    }
+    conf = ROOT / "deploy" / "gunicorn.conf.py"
+    command = [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}"]
+    if conf.is_file():
+        command[3:3] = ["--config", str(conf)]
+    stdout = (tmp_path / "stdout.log").open("w")
+    process = subprocess.Popen([*command, "tests.shared.service_app:create_app()"], env=env,
+                               cwd=tmp_path, stdout=stdout, stderr=subprocess.PIPE, text=True)
+    base = f"http://127.0.0.1:{port}"
+
+    def up() -> bool:
+        assert process.poll() is None, process.stderr.read()
+        try:
+            return requests.get(f"{base}/health/", timeout=5).status_code == 200
+        except requests.RequestException:  # listening, but no worker has booted yet
+            return False
+
+    try:
+        wait_until(up, what="gunicorn to answer")
+        yield base, multiproc, flags, tmp_path / "stdout.log"
+    finally:
+        (flags / "go").touch()
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        process.stderr.close()
+        stdout.close()
+
+
+def test_metrics_add_up_across_gunicorn_workers(gunicorn):
+    base, multiproc, flags, stdout = gunicorn
+    # Pin one worker on a held request, so the other serves all the rest: a worker's own
+    # numbers would then miss either the held request or the others.
+    held = threading.Thread(target=requests.get, args=(f"{base}/api/probe/wait",),
+                            kwargs={"timeout": 60})
+    held.start()
+    wait_until(lambda: any(flags.glob("waiting-*")), what="the held request")
+    held_pid = int(next(flags.glob("waiting-*")).name.split("-")[1])
+    n = 40
+    for i in range(n):
+        response = requests.get(f"{base}/health/live/", headers={"X-Request-ID": f"n-{i}"},
+                                timeout=10)
+        assert response.status_code == 200
+    (flags / "go").touch()
+    held.join()
+
+    for _ in range(6):  # whichever worker answers, it reports every worker's requests
+        text = requests.get(f"{base}/metrics", timeout=10).text
+        assert samples(text, f"{LATENCY}_count", route="/health/live/", status="200") == n
+        assert samples(text, f"{LATENCY}_count", route="/api/probe/wait", status="200") == 1
+
+    pids = {int(p.stem.rsplit("_", 1)[1]) for p in multiproc.glob("histogram_*.db")}
+    assert held_pid in pids and len(pids) >= 2
+
+    lines = [json.loads(line) for line in Path(stdout).read_text().splitlines()]
+    served = [x for x in lines if x["logger"] == "cohort.request" and x["route"] == "/health/live/"]
+    assert sorted(x["request_id"] for x in served) == sorted(f"n-{i}" for i in range(n))
