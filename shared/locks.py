@@ -15,22 +15,33 @@ class AlreadyRunning(RuntimeError):
     """Another copy of the command holds the lock."""
 
 
+def _lock_file(db: SQLAlchemy, name: str) -> Path:
+    # Beside the database file, so copies share a lock exactly when they share the data.
+    database = db.engine.url.database
+    if not database or database == ":memory:":
+        return VAR_DIR / f"{name}.lock"
+    path = Path(database).resolve()
+    return path.with_name(f"{path.name}.{name}.lock")
+
+
 @contextmanager
 def command_lock(db: SQLAlchemy, name: str):
     """A PostgreSQL advisory lock on PostgreSQL; a file lock beside an embedded database."""
     if db.engine.dialect.name == "postgresql":
         key = zlib.crc32(name.encode())
-        with db.engine.connect() as conn:
+        # Autocommit: a session lock needs no transaction, and one left open for the whole
+        # command would be cut by idle_in_transaction_session_timeout, dropping the lock.
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             if not conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar():
                 raise AlreadyRunning(name)
             try:
                 yield
             finally:
                 conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
-                conn.commit()
         return
-    VAR_DIR.mkdir(parents=True, exist_ok=True)
-    with Path(VAR_DIR / f"{name}.lock").open("w") as handle:
+    path = _lock_file(db, name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
