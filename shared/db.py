@@ -20,6 +20,8 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
+CONNECT_TIMEOUT_SECONDS = 3
+
 # SQLite only autoincrements an INTEGER PRIMARY KEY.
 BigId = BigInteger().with_variant(Integer, "sqlite")
 
@@ -53,7 +55,10 @@ def sqlalchemy_url(url: str) -> str:
 def engine_options(url: str) -> dict:
     if url.startswith("sqlite"):
         return {"connect_args": {"timeout": 30}}
-    return {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 10, "pool_recycle": 1800}
+    # Without connect_timeout a database that drops packets holds a worker (and readiness)
+    # for the kernel's TCP timeout, minutes, instead of failing fast.
+    return {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 10, "pool_recycle": 1800,
+            "connect_args": {"connect_timeout": CONNECT_TIMEOUT_SECONDS}}
 
 
 @event.listens_for(Engine, "connect")
