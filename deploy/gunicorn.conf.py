@@ -16,7 +16,8 @@ def _int(name: str, default: int) -> int:
 workers = _int("WEB_CONCURRENCY", 2 * multiprocessing.cpu_count() + 1)
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "sync")
 threads = _int("GUNICORN_THREADS", 1)
-bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8001")
+if os.environ.get("GUNICORN_BIND"):  # otherwise --bind on the command line
+    bind = os.environ["GUNICORN_BIND"].split(",")
 timeout = _int("GUNICORN_TIMEOUT", 30)
 graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 20)
 # nginx's upstream keepalive_timeout (4s) is shorter, so nginx closes idle connections first.

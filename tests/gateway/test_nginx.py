@@ -1,5 +1,6 @@
 """The gateway's own answers, with nginx running and no service behind it."""
 
+import http.client
 import re
 
 import pytest
@@ -49,6 +50,22 @@ def test_unknown_and_refused_paths_are_problem_404(gateway, method, path):
     response = requests.request(method, gateway.base_url + path, timeout=5)
     body = assert_problem(response, 404)
     assert body["request_id"] == response.headers["X-Request-ID"]
+
+
+@pytest.mark.parametrize("path", [
+    "/api/notifications/../../internal/notifications/",
+    "/api/notifications/%2e%2e/%2e%2e/internal/notifications/",
+    "/api/notifications/..%2f..%2finternal/notifications/",
+    "/health/notifications/../../metrics", "/health/notifications/%2e%2e/metrics",
+])
+def test_dot_segments_do_not_reach_refused_paths(gateway, path):
+    # Sent as is (requests would resolve the dots): 404 is refused, 502 would be routed.
+    connection = http.client.HTTPConnection("127.0.0.1", gateway.port, timeout=5)
+    try:
+        connection.request("GET", path)
+        assert connection.getresponse().status == 404
+    finally:
+        connection.close()
 
 
 def test_internal_listener_routes_internal_paths_only(gateway):

@@ -4,7 +4,6 @@ import itertools
 import uuid
 from contextlib import contextmanager
 
-import pytest
 import requests
 
 from gateway.stack import Stack
@@ -18,12 +17,6 @@ JWT_SECRET = "stack-tests-jwt-secret-not-the-dev-one"
 SERVICE_TOKEN = "stack-tests-service-token"
 tokens = Tokens({"JWT_SECRET": JWT_SECRET, "SERVICE_TOKEN": SERVICE_TOKEN})
 _user_ids = itertools.count(1000)
-
-
-def pytest_collection_modifyitems(items):
-    for item in items:
-        if "tests/stack/" in str(item.fspath):
-            item.add_marker(pytest.mark.stack)
 
 
 def stack_env(**extra: str) -> dict[str, str]:

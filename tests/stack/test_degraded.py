@@ -10,7 +10,7 @@ from tests.gateway.support import assert_problem
 from tests.stack.conftest import running_stack, stack_env
 from tests.support.servers import closed_port
 
-pytestmark = pytest.mark.nginx
+pytestmark = [pytest.mark.stack, pytest.mark.nginx]
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from tests.stack.conftest import new_user, notify, running_stack, stack_env, tok
 from tests.support.databases import migrate, temporary_database
 from tests.support.servers import REDIS_URL, require_nginx, require_postgres, require_redis
 
-pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.nginx]
+pytestmark = [pytest.mark.stack, pytest.mark.postgres, pytest.mark.redis, pytest.mark.nginx]
 
 
 @pytest.fixture(scope="module")
