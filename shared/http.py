@@ -18,7 +18,9 @@ class ServiceClient:
             total=config["HTTP_RETRIES"], backoff_factor=0.1,
             status_forcelist=(502, 503, 504),
             allowed_methods=frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"}),
-            raise_on_status=False, respect_retry_after_header=True,
+            # urllib3 would sleep as long as Retry-After says (up to six hours), far past
+            # the read timeout, holding the caller's request: our short backoff applies.
+            raise_on_status=False, respect_retry_after_header=False,
         )
         self.session = requests.Session()
         self.session.mount("http://", HTTPAdapter(max_retries=retry, pool_maxsize=20))

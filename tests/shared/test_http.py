@@ -37,9 +37,11 @@ class UpstreamHandler(BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
-    def _answer(self, status: int, body: dict) -> None:
+    def _answer(self, status: int, body: dict, headers: dict | None = None) -> None:
         raw = json.dumps(body).encode()
         self.send_response(status)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(raw)))
         self.end_headers()
@@ -57,6 +59,8 @@ class UpstreamHandler(BaseHTTPRequestHandler):
             self._answer(200, {"late": True})
         elif self.path == "/unavailable":
             self._answer(503, {"down": True})
+        elif self.path == "/maintenance":
+            self._answer(503, {"down": True}, {"Retry-After": "3600"})
         elif self.path == "/flaky":
             ok = self.server.hits[self.path] > self.server.failures_before_success
             self._answer(200 if ok else 503, {"attempt": self.server.hits[self.path]})
@@ -126,6 +130,19 @@ def test_retries_stop_at_http_retries(client_for, upstream):
     response = client.get("/unavailable")
     assert response.status_code == 503
     assert upstream.saw("GET", "/unavailable") == 2
+
+
+def test_a_long_retry_after_does_not_hold_the_caller(client_for, upstream):
+    """A 503 asking to come back in an hour: retried on our short backoff, not slept on."""
+    _, client = client_for(upstream.url, HTTP_RETRIES="2")
+    answers = []
+    caller = threading.Thread(target=lambda: answers.append(client.get("/maintenance")),
+                              daemon=True)
+    caller.start()
+    caller.join(timeout=30)  # a guard against a hang, not a measurement
+    assert not caller.is_alive(), "the client slept on Retry-After"
+    assert answers[0].status_code == 503
+    assert upstream.saw("GET", "/maintenance") == 3
 
 
 def test_no_retries_when_http_retries_is_zero(client_for, upstream):
