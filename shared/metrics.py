@@ -26,7 +26,13 @@ CACHE_LOOKUPS = Counter(
 )
 
 
+# Any token is a valid HTTP method: made-up ones share a label, so a client cannot grow
+# the series (and the multiprocess files) without bound.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
 def observe_request(service: str, method: str, route: str, status: int, seconds: float) -> None:
+    method = method if method in METHODS else "OTHER"
     REQUEST_SECONDS.labels(service, method, route, str(status)).observe(seconds)
 
 

@@ -57,6 +57,17 @@ def test_request_latency_by_route_and_status(app, tokens):
     assert {s.labels["le"] for s in buckets} >= {"0.005", "0.1", "+Inf"}
 
 
+def test_made_up_methods_share_one_label(app):
+    client = app.test_client()
+    for method in ("FOO", "BAR1", "PROPFIND"):
+        client.open("/api/probe/me", method=method)
+    text = scrape(client)
+    methods = {s.labels["method"] for f in text_string_to_metric_families(text)
+               for s in f.samples if s.name == f"{LATENCY}_count"}
+    assert "OTHER" in methods
+    assert not methods & {"FOO", "BAR1", "PROPFIND"}
+
+
 def test_cache_lookups_are_counted(make_app):
     up = make_app().test_client()
     down = make_app(CACHE_URL=f"redis://127.0.0.1:{closed_port()}/0").test_client()
