@@ -25,6 +25,12 @@ keepalive = _int("GUNICORN_KEEPALIVE", 5)
 max_requests = _int("GUNICORN_MAX_REQUESTS", 0)
 max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 0)
 backlog = _int("GUNICORN_BACKLOG", 2048)
+# gunicorn's control socket defaults to one path per user ($HOME/.gunicorn/gunicorn.ctl), so
+# the masters of several services would take it from each other: only where a path is given.
+if os.environ.get("GUNICORN_CONTROL_SOCKET"):
+    control_socket = os.environ["GUNICORN_CONTROL_SOCKET"]
+else:
+    control_socket_disable = True
 
 # The services already log one JSON line per request (shared/observability.py); gunicorn's
 # access log is for requests that never reach Flask. GUNICORN_ACCESS_LOG=- sends it to stdout.

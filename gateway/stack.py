@@ -67,7 +67,9 @@ class Stack:
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        listen = {**os.environ, **self.env}.get("GATEWAY_LISTEN", "")
+        host = "127.0.0.1" if listen in ("", "0.0.0.0", "::", "*") else listen
+        return f"http://{f'[{host}]' if ':' in host else host}:{self.port}"
 
     @property
     def internal_url(self) -> str:
