@@ -2,6 +2,7 @@
 
 import http.client
 import re
+import socket
 
 import pytest
 import requests
@@ -14,12 +15,12 @@ from tests.support.servers import require_nginx
 pytestmark = pytest.mark.nginx
 
 
-def start_gateway(workdir, **env) -> Stack:
+def start_gateway(workdir, service_ports=None, **env) -> Stack:
     """nginx alone, on free ports, its upstreams pointing at ports nothing listens on."""
     require_nginx()
-    port, internal, *service_ports = free_ports(2 + len(SERVICES))
+    port, internal, *ports = free_ports(2 + len(SERVICES))
     stack = Stack(workdir, env, port=port, internal_port=internal, services=[],
-                  service_ports=dict(zip(SERVICES, service_ports, strict=True)))
+                  service_ports=service_ports or dict(zip(SERVICES, ports, strict=True)))
     stack.__enter__()
     return stack
 
@@ -129,3 +130,16 @@ def test_rate_limit_answers_429_problem(tmp_path):
                             timeout=5).status_code == 502
     finally:
         stack.stop()
+
+
+def test_a_service_that_does_not_answer_is_504_problem(tmp_path):
+    with socket.socket() as silent:  # accepts connections (the backlog), never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        stack = start_gateway(tmp_path, {"notifications": silent.getsockname()[1]},
+                              GATEWAY_READ_TIMEOUT="1s")
+        try:
+            response = requests.get(stack.base_url + "/api/notifications", timeout=30)
+            assert_problem(response, 504)
+        finally:
+            stack.stop()
