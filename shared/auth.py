@@ -65,9 +65,14 @@ class TokenVerifier:
         role, sub, cohort = claims["role"], str(claims["sub"]), claims.get("cohort_id")
         if role not in ROLES:
             raise unauthorized(f"The token's role {role!r} is unknown.")
-        if not sub.isdigit() or (cohort is not None and not str(cohort).isdigit()):
+        if not _is_id(sub) or (cohort is not None and not _is_id(str(cohort))):
             raise unauthorized("The token's sub and cohort_id must be numeric ids.")
         return Principal(int(sub), role, None if cohort is None else int(cohort), claims["exp"])
+
+
+def _is_id(value: str) -> bool:
+    # ASCII only: str.isdigit() also takes "²", which int() then refuses.
+    return value.isascii() and value.isdigit()
 
 
 def register_auth(app: Flask) -> None:

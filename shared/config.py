@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
 ROOT = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("COHORT_VAR_DIR", ROOT / "var"))
 DEV_JWT_SECRET = "cohort-dev-secret-change-me-in-production"
@@ -26,6 +28,7 @@ class Setting:
     default: Any
     help: str
     required_in_production: bool = False
+    secret: bool = False  # its value may hold a password or key: never echoed in errors
 
 
 def parse_bool(raw: str) -> bool:
@@ -42,6 +45,8 @@ def number(kind: type, low: float | None = None, high: float | None = None) -> C
 
     def parse(raw: str):
         value = kind(raw)
+        if value != value:  # NaN passes every comparison below
+            raise ValueError("must be a number")
         if (low is not None and value < low) or (high is not None and value > high):
             raise ValueError(f"must be between {low} and {high}")
         return value
@@ -73,13 +78,19 @@ def text(raw: str) -> str:
 
 
 def pem_or_path(raw: str) -> str:
-    """A PEM key given inline, or the path of a file that holds one."""
-    if "-----BEGIN" in raw:
-        return raw
-    path = Path(raw)
-    if not path.is_file():
-        raise ValueError("expected a PEM key or the path of a readable file")
-    return path.read_text()
+    """A PEM public key given inline, or the path of a file that holds one."""
+    if "-----BEGIN" not in raw:
+        path = Path(raw)
+        if not path.is_file():
+            raise ValueError("expected a PEM key or the path of a readable file")
+        raw = path.read_text()
+    # Loaded now, so a garbled key (or a private one) stops the start instead of
+    # refusing every token later.
+    try:
+        load_pem_public_key(raw.encode())
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"not a PEM public key ({exc})") from None
+    return raw
 
 
 def common_settings(service: str) -> list[Setting]:
@@ -89,16 +100,19 @@ def common_settings(service: str) -> list[Setting]:
                 "development or test (embedded defaults allowed) or production"),
         Setting("DATABASE_URL", url("sqlite", "postgresql"),
                 f"sqlite:///{VAR_DIR / (service + '.db')}",
-                "SQLAlchemy URL of the service's own database", required_in_production=True),
+                "SQLAlchemy URL of the service's own database", required_in_production=True,
+                secret=True),
         Setting("CACHE_URL", url("redis", "memory", "null"), "memory://",
-                "redis://host:port/db, memory:// (one process only) or null:// (no cache)"),
+                "redis://host:port/db, memory:// (one process only) or null:// (no cache)",
+                secret=True),
         Setting("CACHE_SOCKET_TIMEOUT", number(float, 0.001, 10), 0.1,
                 "seconds a cache call may take before the service goes on without it"),
         Setting("CACHE_RETRY_AFTER", number(float, 0, 600), 5.0,
                 "seconds the cache is left alone after it failed"),
         Setting("JWT_SECRET", text, DEV_JWT_SECRET, "HS256 secret that signs user tokens"),
         Setting("JWT_PUBLIC_KEY", pem_or_path, "",
-                "RS256 public key (PEM or a file path); when set, HS256 is refused"),
+                "RS256 public key (PEM or a file path); when set, HS256 is refused",
+                secret=True),  # a private key pasted by mistake must not reach the logs
         Setting("SERVICE_TOKEN", text, DEV_SERVICE_TOKEN,
                 "bearer token services present on /internal/", required_in_production=True),
         Setting("SERVICES_URL", url("http", "https"), "http://127.0.0.1:8000",
@@ -133,7 +147,8 @@ def load_settings(settings: Iterable[Setting], environ: Mapping[str, str] | None
         try:
             values[setting.name] = setting.parse(raw)
         except (ValueError, OSError) as exc:
-            raise ConfigError(f"{setting.name}={raw!r} is invalid: {exc}") from None
+            shown = setting.name if setting.secret else f"{setting.name}={raw!r}"
+            raise ConfigError(f"{shown} is invalid: {exc}") from None
     if production and values.get("JWT_SECRET") == DEV_JWT_SECRET and not values.get(
         "JWT_PUBLIC_KEY"
     ):

@@ -101,6 +101,10 @@ def test_clock_skew_leeway_is_thirty_seconds(app):
     ({"role": "service"}, "role"),
     ({"sub": "abc"}, "numeric"),
     ({"sub": "-1"}, "numeric"),
+    ({"sub": "²"}, "numeric"),
+    ({"sub": "٣"}, "numeric"),
+    ({"sub": ""}, "numeric"),
+    ({"cohort_id": "¹"}, "numeric"),
     ({"cohort_id": "x"}, "numeric"),
 ])
 def test_bad_claims_are_401(app, bad, detail):

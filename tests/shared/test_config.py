@@ -40,6 +40,9 @@ def test_app_without_environment_runs_on_the_embedded_defaults():
 @pytest.mark.parametrize(("name", "raw"), [
     ("CACHE_SOCKET_TIMEOUT", "abc"),
     ("CACHE_SOCKET_TIMEOUT", "0"),
+    ("CACHE_SOCKET_TIMEOUT", "nan"),
+    ("HTTP_READ_TIMEOUT", "NaN"),
+    ("HTTP_CONNECT_TIMEOUT", "inf"),
     ("DATABASE_URL", "mysql://x"),
     ("DATABASE_URL", "not a url"),
     ("CACHE_URL", "memcached://127.0.0.1:11211"),
@@ -49,9 +52,10 @@ def test_app_without_environment_runs_on_the_embedded_defaults():
     ("LOG_LEVEL", "LOUD"),
     ("COHORT_ENV", "staging"),
     ("JWT_PUBLIC_KEY", "/no/such/key.pem"),
+    ("JWT_PUBLIC_KEY", "-----BEGIN PUBLIC KEY-----\nZ2FyYmFnZQ==\n-----END PUBLIC KEY-----\n"),
 ])
 def test_bad_value_raises_config_error_naming_the_variable(name, raw):
-    with pytest.raises(ConfigError, match=rf"^{name}="):
+    with pytest.raises(ConfigError, match=rf"^{name}\b.* is invalid"):
         load_settings(common_settings("probe"), {name: raw})
 
 
@@ -117,6 +121,32 @@ def test_public_key_may_be_a_file_path(rsa_keys, tmp_path):
     path.write_text(rsa_keys[1])
     values = load_settings(common_settings("probe"), {"JWT_PUBLIC_KEY": str(path)})
     assert values["JWT_PUBLIC_KEY"] == rsa_keys[1]
+
+
+def test_public_key_must_be_a_public_key(rsa_keys, tmp_path):
+    """The usual slip, the private key where the public one goes, stops the start."""
+    with pytest.raises(ConfigError, match=r"^JWT_PUBLIC_KEY is invalid") as caught:
+        load_settings(common_settings("probe"), {"JWT_PUBLIC_KEY": rsa_keys[0]})
+    assert "PRIVATE" not in str(caught.value)
+    path = tmp_path / "garbled.pem"
+    path.write_text("-----BEGIN PUBLIC KEY-----\nnot base64\n-----END PUBLIC KEY-----\n")
+    with pytest.raises(ConfigError, match=r"^JWT_PUBLIC_KEY is invalid"):
+        load_settings(common_settings("probe"), {"JWT_PUBLIC_KEY": str(path)})
+
+
+@pytest.mark.parametrize(("name", "raw"), [
+    ("DATABASE_URL", "mysql://cohort:hunter2@db/cohort"),
+    ("CACHE_URL", "memcached://:hunter2@cache:11211"),
+])
+def test_errors_do_not_echo_passwords(name, raw):
+    with pytest.raises(ConfigError, match=rf"^{name} is invalid") as caught:
+        load_settings(common_settings("probe"), {name: raw})
+    assert "hunter2" not in str(caught.value)
+
+
+def test_errors_show_the_bad_value_when_it_is_no_secret():
+    with pytest.raises(ConfigError, match=r"^HTTP_RETRIES='99' is invalid"):
+        load_settings(common_settings("probe"), {"HTTP_RETRIES": "99"})
 
 
 def test_production_without_database_url_stops_a_real_start(tmp_path):
