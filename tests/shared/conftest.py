@@ -9,6 +9,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.conftest import Tokens
 from tests.shared import service_app
+from tests.shared.gunicorn import start as start_gunicorn
 from tests.support.databases import empty_tables, temporary_database
 
 # Variables a developer or CI may have exported; the tests choose their own.
@@ -142,3 +143,18 @@ def unanswering_port():
     yield port
     filler.close()
     listener.close()
+
+
+@pytest.fixture
+def gunicorn(tmp_path):
+    """Start the probe under real gunicorn: `gunicorn(workers=2, NAME=value, ...)`."""
+    servers = []
+
+    def run(workers: int = 1, **env: str):
+        server = start_gunicorn(tmp_path, workers, env)
+        servers.append(server)
+        return server
+
+    yield run
+    for server in servers:
+        server.stop()

@@ -1,19 +1,12 @@
 """/metrics: latency per route and status, cache lookups, and sums across gunicorn workers."""
 
 import json
-import os
-import signal
-import subprocess
-import sys
 import threading
-import time
-from pathlib import Path
 
-import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from shared.config import ROOT
+from tests.shared.gunicorn import wait_until
 from tests.support.servers import closed_port
 
 LATENCY = "http_request_duration_seconds"
@@ -86,77 +79,30 @@ def test_cache_lookups_are_counted(make_app):
     assert delta(service="probe", cache="redis", result="error") == 1
 
 
-def wait_until(check, seconds: float = 30, what: str = "condition") -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-@pytest.fixture
-def gunicorn(tmp_path):
-    """The probe under a real gunicorn with two worker processes and shared metrics."""
+def test_metrics_add_up_across_gunicorn_workers(gunicorn, tmp_path):
     multiproc, flags = tmp_path / "prometheus", tmp_path / "flags"
     multiproc.mkdir()
     flags.mkdir()
-    port = closed_port()
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("USE_", "COHORT_"))},
-        "PYTHONPATH": str(ROOT),
-        "PROMETHEUS_MULTIPROC_DIR": str(multiproc),
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'probe.db'}",
-        "CACHE_URL": "memory://",
-        "PROBE_FLAG_DIR": str(flags),
-    }
-    conf = ROOT / "deploy" / "gunicorn.conf.py"
-    command = [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}"]
-    if conf.is_file():
-        command[3:3] = ["--config", str(conf)]
-    stdout = (tmp_path / "stdout.log").open("w")
-    process = subprocess.Popen([*command, "tests.shared.service_app:create_app()"], env=env,
-                               cwd=tmp_path, stdout=stdout, stderr=subprocess.PIPE, text=True)
-    base = f"http://127.0.0.1:{port}"
-
-    def up() -> bool:
-        assert process.poll() is None, process.stderr.read()
-        try:
-            return requests.get(f"{base}/health/", timeout=5).status_code == 200
-        except requests.RequestException:  # listening, but no worker has booted yet
-            return False
-
-    try:
-        wait_until(up, what="gunicorn to answer")
-        yield base, multiproc, flags, tmp_path / "stdout.log"
-    finally:
-        (flags / "go").touch()
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        process.stderr.close()
-        stdout.close()
-
-
-def test_metrics_add_up_across_gunicorn_workers(gunicorn):
-    base, multiproc, flags, stdout = gunicorn
+    server = gunicorn(workers=2, PROMETHEUS_MULTIPROC_DIR=str(multiproc),
+                      PROBE_FLAG_DIR=str(flags), CACHE_URL="memory://",
+                      DATABASE_URL=f"sqlite:///{tmp_path / 'probe.db'}")
+    base = server.base
     # Pin one worker on a held request, so the other serves all the rest: a worker's own
     # numbers would then miss either the held request or the others.
     held = threading.Thread(target=requests.get, args=(f"{base}/api/probe/wait",),
                             kwargs={"timeout": 60})
     held.start()
-    wait_until(lambda: any(flags.glob("waiting-*")), what="the held request")
-    held_pid = int(next(flags.glob("waiting-*")).name.split("-")[1])
     n = 40
-    for i in range(n):
-        response = requests.get(f"{base}/health/live/", headers={"X-Request-ID": f"n-{i}"},
-                                timeout=10)
-        assert response.status_code == 200
-    (flags / "go").touch()
-    held.join()
+    try:
+        wait_until(lambda: any(flags.glob("waiting-*")), what="the held request")
+        held_pid = int(next(flags.glob("waiting-*")).name.split("-")[1])
+        for i in range(n):
+            response = requests.get(f"{base}/health/live/", headers={"X-Request-ID": f"n-{i}"},
+                                    timeout=10)
+            assert response.status_code == 200
+    finally:
+        (flags / "go").touch()
+        held.join()
 
     for _ in range(6):  # whichever worker answers, it reports every worker's requests
         text = requests.get(f"{base}/metrics", timeout=10).text
@@ -166,6 +112,6 @@ def test_metrics_add_up_across_gunicorn_workers(gunicorn):
     pids = {int(p.stem.rsplit("_", 1)[1]) for p in multiproc.glob("histogram_*.db")}
     assert held_pid in pids and len(pids) >= 2
 
-    lines = [json.loads(line) for line in Path(stdout).read_text().splitlines()]
+    lines = [json.loads(line) for line in server.stdout.read_text().splitlines()]
     served = [x for x in lines if x["logger"] == "cohort.request" and x["route"] == "/health/live/"]
     assert sorted(x["request_id"] for x in served) == sorted(f"n-{i}" for i in range(n))
