@@ -2,6 +2,7 @@
 
 from flask import request
 from marshmallow import Schema
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from shared.errors import Problem
 
@@ -10,6 +11,11 @@ def json_body(schema: Schema) -> dict:
     """The request's JSON body loaded by `schema`; 415 for another type, 400 for bad JSON."""
     if not request.is_json:
         raise Problem(415, "Send the body as application/json.")
+    limit = request.max_content_length
+    if request.content_length is None and limit and len(request.get_data()) >= limit:
+        # A body sent without a length (chunked) is cut at the limit, silently: reaching
+        # the limit is the only sign that it was longer.
+        raise RequestEntityTooLarge()
     data = request.get_json(silent=True)
     if data is None:
         raise Problem(400, "The body is not valid JSON.", title="Malformed JSON")

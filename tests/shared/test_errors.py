@@ -4,8 +4,11 @@ import json
 import logging
 
 import pytest
+import requests
 from sqlalchemy import func, select
 
+from shared.auth import mint_token
+from shared.config import DEV_JWT_SECRET
 from tests.shared.service_app import Item
 
 PROBLEM_JSON = "application/problem+json"
@@ -114,3 +117,22 @@ def test_unexpected_exception_is_500_without_leaking(app, caplog):
 def test_problem_raised_by_a_route_keeps_its_fields(app):
     body = problem(app.test_client().get("/api/probe/cursor?cursor=nope"), 400)
     assert body["title"] == "Invalid cursor"
+
+
+def test_body_limit_on_a_real_server(gunicorn, sqlite_url):
+    """gunicorn hands over chunked bodies with no length: the limit must hold there too."""
+    server = gunicorn(DATABASE_URL=sqlite_url, MAX_BODY_BYTES="2048")
+    token = mint_token({"JWT_SECRET": DEV_JWT_SECRET}, 1, "student")
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    url = f"{server.base}/api/probe/items"
+    big = json.dumps({"name": "a", "pad": "x" * 10_000}).encode()
+
+    def chunks(body: bytes):
+        yield from (body[i:i + 1000] for i in range(0, len(body), 1000))
+
+    for data in (big, chunks(big)):
+        response = requests.post(url, data=data, headers=headers, timeout=10)
+        assert response.status_code == 413
+        assert response.headers["Content-Type"] == PROBLEM_JSON
+    small = json.dumps({"name": "chunked"}).encode()
+    assert requests.post(url, data=chunks(small), headers=headers, timeout=10).status_code == 201
