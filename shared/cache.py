@@ -40,7 +40,8 @@ class FailOpenCache:
     def __init__(self, app: Flask):
         self._cache = Cache(app, config=cache_config(app))
         self.backend = self._cache.cache
-        self.kind = app.config["CACHE_URL"].split(":", 1)[0]
+        url = app.config["CACHE_URL"]
+        self.kind = "redis" if url.startswith("redis") else url.split(":", 1)[0]
         self.service = app.name
         self.retry_after = app.config["CACHE_RETRY_AFTER"]
         self._down_until = 0.0
@@ -70,7 +71,20 @@ class FailOpenCache:
     def _recover(self) -> None:
         # A write (an invalidation) was lost while the cache was down: what it kept from
         # before may be stale, so this service's keys go before the cache is used again.
-        self.backend.clear()
+        if self.kind == "redis":
+            # SCAN in small steps, not the KEYS behind clear(): each call stays well under
+            # the socket timeout however large the cache is.
+            client = self.backend._write_client
+            batch = []
+            for key in client.scan_iter(match=f"{self.backend.key_prefix}*", count=1000):
+                batch.append(key)
+                if len(batch) == 1000:
+                    client.unlink(*batch)
+                    batch.clear()
+            if batch:
+                client.unlink(*batch)
+        else:
+            self.backend.clear()
         self._lost_write = False
         log.warning("cache %s is back; cleared entries that a lost write left stale", self.kind)
 

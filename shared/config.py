@@ -102,8 +102,9 @@ def common_settings(service: str) -> list[Setting]:
                 f"sqlite:///{VAR_DIR / (service + '.db')}",
                 "SQLAlchemy URL of the service's own database", required_in_production=True,
                 secret=True),
-        Setting("CACHE_URL", url("redis", "memory", "null"), "memory://",
-                "redis://host:port/db, memory:// (one process only) or null:// (no cache)",
+        Setting("CACHE_URL", url("redis", "rediss", "memory", "null"), "memory://",
+                "redis://host:port/db (rediss:// for TLS), memory:// (one process only) "
+                "or null:// (no cache)",
                 secret=True),
         Setting("CACHE_SOCKET_TIMEOUT", number(float, 0.001, 10), 0.1,
                 "seconds a cache call may take before the service goes on without it"),

@@ -5,6 +5,7 @@ from http import HTTPStatus
 
 from flask import Flask, Response, json, request
 from marshmallow import ValidationError
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,14 @@ def register_error_handlers(app: Flask) -> None:
     def handle_http(exc: HTTPException):
         headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
         return problem_response(exc.code or 500, exc.description, headers=headers)
+
+    @app.errorhandler(OperationalError)
+    def handle_database_down(exc: OperationalError):
+        # A database that cannot be reached (or is locked) is a passing outage, not a bug.
+        log.error("database unavailable on %s %s: %s", request.method, request.path,
+                  str(exc.orig)[:300])
+        return problem_response(503, "The database is unavailable; try again shortly.",
+                                headers={"Retry-After": "5"})
 
     @app.errorhandler(Exception)
     def handle_unexpected(exc: Exception):

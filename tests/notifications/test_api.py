@@ -183,3 +183,17 @@ def test_internal_api_needs_a_token(client, row_count):
     wrong = {"Authorization": "Bearer cohort-dev-service-token-but-wrong"}
     assert client.post("/internal/notifications/", json=body, headers=wrong).status_code == 401
     assert row_count() == 0
+
+
+def test_an_unreachable_database_answers_503_problems(tokens):
+    from services.notifications import create_app
+    from tests.support.servers import closed_port
+
+    app = create_app({"DATABASE_URL": f"postgresql://postgres@127.0.0.1:{closed_port()}/x"})
+    client = app.test_client()
+    for method, path in ENDPOINTS:
+        response = getattr(client, method)(path, headers=tokens.user(1))
+        assert response.status_code == 503, response.json
+        assert response.content_type == "application/problem+json"
+        assert response.headers["Retry-After"]
+    assert client.get("/health/ready/").status_code == 503
