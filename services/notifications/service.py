@@ -96,11 +96,14 @@ def insert_new(rows: list[dict]) -> list[int]:
 
     Returns the user ids of the rows that were new.
     """
+    # A Core insert on the table: the ORM's bulk path would send rows whose null columns
+    # differ (read and unread ones) as separate statements, one per run of alike rows.
+    table = Notification.__table__
     dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
     statement = (
-        dialect.insert(Notification)
+        dialect.insert(table)
         .on_conflict_do_nothing(index_elements=["user_id", "dedupe_key"])
-        .returning(Notification.user_id)
+        .returning(table.c.user_id)
     )
     return db.session.scalars(statement, rows).all()
 
