@@ -97,6 +97,9 @@ def run_embedded(host: str, port: int, students: int, seed: bool, verbose: bool)
     """Every service in this process behind the dispatcher, on werkzeug's threaded server."""
     from gateway.embedded import Dispatcher, make_embedded_server
 
+    if _connect_host(host) not in ("127.0.0.1", "::1", "localhost"):
+        click.echo(f"Note: on {host}, /internal/ is reachable from other machines too "
+                   "(guarded by SERVICE_TOKEN); the full topology keeps it on loopback.", err=True)
     dispatcher = Dispatcher()
     # Bind first: a busy port fails before any work, and --port 0 learns its number.
     server = make_embedded_server(host, port, dispatcher)
