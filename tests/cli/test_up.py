@@ -75,7 +75,8 @@ class Output:
         return "".join(self.lines)
 
 
-@pytest.mark.parametrize("topology", ["embedded", "full"])
+@pytest.mark.parametrize("topology", [
+    "embedded", pytest.param("full", marks=[pytest.mark.stack, pytest.mark.nginx])])
 def test_up_serves_the_demo_and_stops_cleanly_on_ctrl_c(topology, tmp_path):
     if topology == "full":
         require_nginx()
