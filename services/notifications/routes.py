@@ -18,9 +18,14 @@ internal = Blueprint("notifications_internal", __name__, url_prefix="/internal/n
 list_args, kind_args, create_body = ListArgs(), KindArgs(), CreateNotifications()
 
 
+def etag_of(counts: dict) -> str:
+    """The entity tag of a user's counts (unquoted): it changes whenever a count does."""
+    return f'{counts["dashboard"]}.{counts["profile"]}'
+
+
 def counts_response(body: dict):
     """The counts with their ETag; 304 when the client already has them."""
-    tag = f'{body["dashboard"]}.{body["profile"]}'
+    tag = etag_of(body)
     headers = {
         "ETag": f'"{tag}"',
         "Cache-Control": "private, no-cache",
