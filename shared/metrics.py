@@ -31,13 +31,27 @@ CACHE_LOOKUPS = Counter(
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
+# Each series' child, looked up once: labels() takes a lock and builds its key every call.
+_request_series: dict[tuple, Histogram] = {}
+_cache_series: dict[tuple, Counter] = {}
+
+
 def observe_request(service: str, method: str, route: str, status: int, seconds: float) -> None:
     method = method if method in METHODS else "OTHER"
-    REQUEST_SECONDS.labels(service, method, route, str(status)).observe(seconds)
+    key = (service, method, route, status)
+    series = _request_series.get(key)
+    if series is None:
+        series = _request_series[key] = REQUEST_SECONDS.labels(service, method, route,
+                                                               str(status))
+    series.observe(seconds)
 
 
 def count_cache(service: str, cache: str, result: str) -> None:
-    CACHE_LOOKUPS.labels(service, cache, result).inc()
+    key = (service, cache, result)
+    series = _cache_series.get(key)
+    if series is None:
+        series = _cache_series[key] = CACHE_LOOKUPS.labels(service, cache, result)
+    series.inc()
 
 
 def render_metrics() -> Response:
