@@ -14,6 +14,7 @@ from shared.errors import Problem
 ROLES = ("student", "mentor", "admin")
 SERVICE = "service"
 LEEWAY_SECONDS = 30
+TOKEN_CACHE_SIZE = 32768
 
 
 def unauthorized(detail: str) -> Problem:
@@ -44,7 +45,8 @@ class TokenVerifier:
             self.key, self.algorithms = config["JWT_SECRET"], ["HS256"]
         self.service_token = config["SERVICE_TOKEN"].encode()
         # Signature checks cost more than the rest of a cached poll: verify each token once.
-        self._decode = lru_cache(maxsize=8192)(self._decode_uncached)
+        # Room for the tokens of every user active in a poll interval (~500 bytes each).
+        self._decode = lru_cache(maxsize=TOKEN_CACHE_SIZE)(self._decode_uncached)
 
     def principal(self, token: str) -> Principal:
         if hmac.compare_digest(token.encode(), self.service_token):
@@ -53,6 +55,14 @@ class TokenVerifier:
         if principal.expires_at + LEEWAY_SECONDS < time.time():
             raise unauthorized("The token has expired.")
         return principal
+
+    def user(self, token: str) -> Principal | None:
+        """The signed-in user the token names; None for a service or any invalid token."""
+        try:
+            principal = self.principal(token)
+        except Problem:
+            return None
+        return None if principal.is_service else principal
 
     def _decode_uncached(self, token: str) -> Principal:
         try:
@@ -79,15 +89,22 @@ def register_auth(app: Flask) -> None:
     app.extensions["cohort.auth"] = TokenVerifier(app.config)
 
 
+def bearer_token(header: str) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header, or None."""
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        return None
+    return token.strip()
+
+
 def current_principal() -> Principal:
     """The caller of this request, verified once and kept on `g`."""
     principal = g.get("principal")
     if principal is None:
-        header = request.headers.get("Authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token:
+        token = bearer_token(request.headers.get("Authorization", ""))
+        if token is None:
             raise unauthorized("Send an Authorization: Bearer <token> header.")
-        principal = g.principal = current_app.extensions["cohort.auth"].principal(token.strip())
+        principal = g.principal = current_app.extensions["cohort.auth"].principal(token)
     return principal
 
 

@@ -139,6 +139,31 @@ def log_request(fields: dict) -> None:
     handler.write_line(json_line(time.time(), "info", request_log.name, "request", fields))
 
 
+def request_id(incoming: str) -> str:
+    """The caller's request id when it is a valid one, else a new one."""
+    return incoming if VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+
+
+def record_request(service: str, request_id: str, principal, method: str, route: str,
+                   path: str, status: int, seconds: float, queries: int = 0,
+                   db_seconds: float = 0.0) -> None:
+    """The request's log line and latency metric, wherever the request was answered."""
+    log_request({
+        "service": service,
+        "request_id": request_id,
+        "user": principal.user_id if principal and not principal.is_service else None,
+        "role": principal.role if principal else None,
+        "method": method,
+        "route": route,
+        "path": path,
+        "status": status,
+        "duration_ms": round(seconds * 1000, 2),
+        "queries": queries,
+        "db_ms": round(db_seconds * 1000, 2),
+    })
+    observe_request(service, method, route, status, seconds)
+
+
 def configure_logging(level: str) -> None:
     """Log JSON lines to stdout, once per process."""
     root = logging.getLogger()
@@ -159,8 +184,7 @@ def register_observability(app: Flask) -> None:
 
     @app.before_request
     def start_request():
-        incoming = request.headers.get(REQUEST_ID_HEADER, "")
-        g.request_id = incoming if VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        g.request_id = request_id(request.headers.get(REQUEST_ID_HEADER, ""))
         g.started = time.perf_counter()
         outer = _stats.get()  # a test's count_queries block sees the request's queries too
         if outer is None:
@@ -183,23 +207,9 @@ def register_observability(app: Flask) -> None:
                 f"app;dur={elapsed * 1000:.2f}"
             )
         rule = request.url_rule
-        route = rule.rule if rule else "<unmatched>"
-        method, status = request.method, response.status_code
-        principal = g.get("principal")
-        log_request({
-            "service": service,
-            "request_id": g.request_id,
-            "user": principal.user_id if principal and not principal.is_service else None,
-            "role": principal.role if principal else None,
-            "method": method,
-            "route": route,
-            "path": request.path,
-            "status": status,
-            "duration_ms": round(elapsed * 1000, 2),
-            "queries": stats.count,
-            "db_ms": round(stats.seconds * 1000, 2),
-        })
-        observe_request(service, method, route, status, elapsed)
+        record_request(service, g.request_id, g.get("principal"), request.method,
+                       rule.rule if rule else "<unmatched>", request.path,
+                       response.status_code, elapsed, stats.count, stats.seconds)
         return response
 
     @app.teardown_request

@@ -45,24 +45,39 @@ def _cache():
     return current_app.extensions["cohort.cache"]
 
 
+def _lookup(cache, user_id: int) -> tuple:
+    """The user's version token, and their cached counts if stored under that token."""
+    version, cached = cache.get_many(f"v:{user_id}", f"c:{user_id}")
+    if version is not None and cached is not None and cached[0] == version:
+        return version, cached[1]
+    return version, None
+
+
+def cached_counts(cache, service: str, user_id: int) -> dict | None:
+    """The user's counts when the cache holds current ones (a hit); None otherwise."""
+    counts = _lookup(cache, user_id)[1]
+    if counts is not None:
+        count_cache(service, "unread_counts", "hit")
+    return counts
+
+
 def unread_counts(user_id: int) -> dict:
     """The user's counts; from the cache when USE_NOTIFICATION_CACHE serves this user."""
     config = current_app.config
     if not config["FLAGS"]["USE_NOTIFICATION_CACHE"].enabled(user_id):
         return query_counts(user_id)
     cache = _cache()
-    version_key, counts_key = f"v:{user_id}", f"c:{user_id}"
-    version, cached = cache.get_many(version_key, counts_key)
-    if version is not None and cached is not None and cached[0] == version:
+    version, counts = _lookup(cache, user_id)
+    if counts is not None:
         count_cache(current_app.name, "unread_counts", "hit")
-        return cached[1]
+        return counts
     count_cache(current_app.name, "unread_counts", "miss")
     if version is None:
         version = secrets.token_hex(8)
-        if not cache.add(version_key, version, VERSION_TTL):
+        if not cache.add(f"v:{user_id}", version, VERSION_TTL):
             return query_counts(user_id)  # a write got there first, or the cache is down
     counts = query_counts(user_id)
-    cache.set(counts_key, (version, counts), config["NOTIFICATION_CACHE_TTL"])
+    cache.set(f"c:{user_id}", (version, counts), config["NOTIFICATION_CACHE_TTL"])
     return counts
 
 
