@@ -45,6 +45,17 @@ def count_queries(log_slow_ms: float | None = None):
         _stats.reset(token)
 
 
+@contextmanager
+def request_queries():
+    """The query stats of one request; a count_queries block around it sees them too."""
+    outer = _stats.get()
+    if outer is not None:
+        yield outer
+        return
+    with count_queries() as stats:
+        yield stats
+
+
 @event.listens_for(Engine, "before_cursor_execute")
 def _before_query(conn, cursor, statement, parameters, context, executemany):
     conn.info.setdefault("query_started", []).append(time.perf_counter())

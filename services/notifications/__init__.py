@@ -6,7 +6,7 @@ from flask import Flask
 
 from services.notifications.cli import register_commands
 from services.notifications.db import db
-from services.notifications.poll import register_cached_poll
+from services.notifications.poll import register_unread_count_poll
 from services.notifications.routes import api, internal
 from shared.app import create_service_app
 from shared.config import Setting, number
@@ -28,5 +28,5 @@ def create_app(config=None) -> Flask:
     app.register_blueprint(api)
     app.register_blueprint(internal)
     register_commands(app)
-    register_cached_poll(app)
+    register_unread_count_poll(app)
     return app

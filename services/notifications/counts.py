@@ -45,31 +45,27 @@ def _cache():
     return current_app.extensions["cohort.cache"]
 
 
-def _lookup(cache, user_id: int) -> tuple:
-    """The user's version token, and their cached counts if stored under that token."""
+def lookup(cache, service: str, user_id: int) -> tuple:
+    """One MGET: the user's version token, and their counts if cached under it (a hit)."""
     version, cached = cache.get_many(f"v:{user_id}", f"c:{user_id}")
     if version is not None and cached is not None and cached[0] == version:
+        count_cache(service, "unread_counts", "hit")
         return version, cached[1]
     return version, None
 
 
-def cached_counts(cache, service: str, user_id: int) -> dict | None:
-    """The user's counts when the cache holds current ones (a hit); None otherwise."""
-    counts = _lookup(cache, user_id)[1]
-    if counts is not None:
-        count_cache(service, "unread_counts", "hit")
-    return counts
+def unread_counts(user_id: int, looked_up: tuple | None = None) -> dict:
+    """The user's counts; from the cache when USE_NOTIFICATION_CACHE serves this user.
 
-
-def unread_counts(user_id: int) -> dict:
-    """The user's counts; from the cache when USE_NOTIFICATION_CACHE serves this user."""
+    `looked_up` is a lookup() the caller made already (the poll tries the cache before it
+    enters the app context).
+    """
     config = current_app.config
     if not config["FLAGS"]["USE_NOTIFICATION_CACHE"].enabled(user_id):
         return query_counts(user_id)
     cache = _cache()
-    version, counts = _lookup(cache, user_id)
+    version, counts = looked_up or lookup(cache, current_app.name, user_id)
     if counts is not None:
-        count_cache(current_app.name, "unread_counts", "hit")
         return counts
     count_cache(current_app.name, "unread_counts", "miss")
     if version is None:

@@ -1,76 +1,82 @@
-"""The unread-count poll answered from the cache in front of Flask.
+"""The unread-count poll, answered in front of Flask.
 
-Every open tab polls the count. On a cache hit the answer needs one verified (and cached)
-token and one MGET, and Flask's request context, dispatch and hooks would cost more than all
-of that. So a hit is answered here, with the route's own status, headers and payload
-(routes.counts_answer), log line and latency metric (shared.observability.record_request).
-Anything else goes to Flask untouched: another path or method, a missing or bad token, a
-service token, the flag off for this user, a cache miss, or Server-Timing asked for.
+Every open tab polls the count, most often a cache hit that needs one verified (and cached)
+token and one MGET; Flask's request context, dispatch and hooks would cost more than all of
+that. So a user's GET of the count is answered here, by the route's own functions: the
+counts from counts.unread_counts (cache or database, never stale), status, headers and
+payload from routes.counts_answer, the log line and latency metric from
+shared.observability.record_request, and Flask's error handlers for a failure. Everything
+else goes to Flask untouched: another path or method, a missing or bad token, a service
+token, or LOG_QUERY_TIMES (its Server-Timing header comes from Flask's hooks).
 """
 
-import logging
 import time
 
 from flask import Flask
 from werkzeug.http import HTTP_STATUS_CODES
 
-from services.notifications.counts import cached_counts
+from services.notifications.counts import lookup, unread_counts
 from services.notifications.routes import counts_answer
 from shared.auth import bearer_token
-from shared.observability import REQUEST_ID_HEADER, record_request, request_id
+from shared.observability import REQUEST_ID_HEADER, record_request, request_id, request_queries
 
-log = logging.getLogger(__name__)
 ENDPOINT = "notifications.unread_count"
-STATUS_LINES = {code: f"{code} {HTTP_STATUS_CODES[code].upper()}" for code in (200, 304)}
 
 
-class CachedPoll:
-    """WSGI middleware: cache hits of GET unread-count, answered without entering Flask."""
+class UnreadCountPoll:
+    """WSGI middleware: a signed-in user's GET of the unread count, without Flask's dispatch."""
 
     def __init__(self, app: Flask, wsgi_app):
-        self.next = wsgi_app
+        self.app, self.next = app, wsgi_app
         self.service = app.name
         self.route = next(r.rule for r in app.url_map.iter_rules(ENDPOINT))
-        self.flag = app.config["FLAGS"]["USE_NOTIFICATION_CACHE"]
         self.poll_interval = app.config["NOTIFICATION_POLL_INTERVAL"]
         self.verifier = app.extensions["cohort.auth"]
         self.cache = app.extensions["cohort.cache"]
-        # Server-Timing is added by Flask's after_request hook: leave those polls to it.
-        self.enabled = (self.flag.percent > 0 and self.cache.kind != "null"
-                        and app.config["FLAGS"]["LOG_QUERY_TIMES"].percent < 100)
+        self.flag = app.config["FLAGS"]["USE_NOTIFICATION_CACHE"]
+        self.enabled = app.config["FLAGS"]["LOG_QUERY_TIMES"].percent < 100
 
     def __call__(self, environ, start_response):
         if (self.enabled and environ.get("PATH_INFO") == self.route
                 and environ.get("REQUEST_METHOD") == "GET"):
-            try:
-                answer = self.answer(environ)
-            except Exception:  # a fault here must not cost the poll: Flask answers it
-                log.exception("cached poll failed; answering through Flask")
-                answer = None
-            if answer is not None:
-                status, headers, payload = answer
-                start_response(status, headers)
-                return [payload]
+            token = bearer_token(environ.get("HTTP_AUTHORIZATION", ""))
+            user = self.verifier.user(token) if token else None
+            if user is not None:
+                return self.answer(environ, start_response, user)
         return self.next(environ, start_response)
 
-    def answer(self, environ):
-        """(status line, headers, payload) on a cache hit, else None."""
+    def answer(self, environ, start_response, user):
         started = time.perf_counter()
-        token = bearer_token(environ.get("HTTP_AUTHORIZATION", ""))
-        user = self.verifier.user(token) if token else None
-        if user is None or not self.flag.enabled(user.user_id):
-            return None
-        counts = cached_counts(self.cache, self.service, user.user_id)
-        if counts is None:
-            return None
+        rid = request_id(environ.get("HTTP_X_REQUEST_ID", ""))
+        looked_up = (lookup(self.cache, self.service, user.user_id)
+                     if self.cache.kind != "null" and self.flag.enabled(user.user_id) else None)
+        if looked_up is not None and looked_up[1] is not None:  # a hit: no app context needed
+            counts, queries, db_seconds = looked_up[1], 0, 0.0
+        else:
+            with self.app.app_context(), request_queries() as stats:
+                try:
+                    counts = unread_counts(user.user_id, looked_up)
+                except Exception as exc:  # answered as the route's failure would be
+                    return self.failed(environ, start_response, exc, user, rid, started, stats)
+            queries, db_seconds = stats.count, stats.seconds
         status, headers, payload = counts_answer(
             counts, environ.get("HTTP_IF_NONE_MATCH"), self.poll_interval)
-        rid = request_id(environ.get("HTTP_X_REQUEST_ID", ""))
         headers.append((REQUEST_ID_HEADER, rid))
         record_request(self.service, rid, user, "GET", self.route, self.route, status,
-                       time.perf_counter() - started)
-        return STATUS_LINES[status], headers, payload
+                       time.perf_counter() - started, queries, db_seconds)
+        start_response(f"{status} {HTTP_STATUS_CODES[status].upper()}", headers)
+        return [payload]
+
+    def failed(self, environ, start_response, exc, user, rid, started, stats):
+        """Flask's own error answer (problem details) for `exc`."""
+        with self.app.request_context(environ):
+            response = self.app.make_response(self.app.handle_user_exception(exc))
+        response.headers[REQUEST_ID_HEADER] = rid
+        record_request(self.service, rid, user, "GET", self.route, self.route,
+                       response.status_code, time.perf_counter() - started, stats.count,
+                       stats.seconds)
+        return response(environ, start_response)
 
 
-def register_cached_poll(app: Flask) -> None:
-    app.wsgi_app = CachedPoll(app, app.wsgi_app)
+def register_unread_count_poll(app: Flask) -> None:
+    app.wsgi_app = UnreadCountPoll(app, app.wsgi_app)
