@@ -43,7 +43,7 @@ def parser() -> argparse.ArgumentParser:
     add("--redis-url", default="redis://127.0.0.1:6379/13",
         help="Redis database the benchmark flushes and uses (redis://127.0.0.1:6379/13)")
     add("--port", type=int, default=18600,
-        help="first of the six loopback ports the two stacks listen on (18600..18605)")
+        help="first of the nine loopback ports the three stacks listen on (18600..18608)")
     add("--out", type=Path, default=VAR_DIR / "bench",
         help="where the report and the stacks' logs go (var/bench)")
     add("--keep-database", action="store_true", help="leave the loaded database behind")
@@ -65,7 +65,7 @@ def options_from(argv: list[str]) -> Options:
         high_connections=args.high_connections, high_duration=args.high_duration,
         warmup=args.warmup, users=args.users, wrk_threads=args.wrk_threads,
         database_url=database, redis_url=args.redis_url,
-        ports=list(range(args.port, args.port + 6)), out=args.out,
+        ports=list(range(args.port, args.port + 9)), out=args.out,
         name="quick" if args.quick else f"students-{args.students}",
         keep_database=args.keep_database,
         service_env={k: str(v) for k, v in gunicorn.items() if v is not None},

@@ -6,7 +6,9 @@ import platform
 import subprocess
 from pathlib import Path
 
-COLUMNS = ("scenario", "conns", "req/s", "p50 ms", "p99 ms", "errors", "vs baseline")
+COLUMNS = ("scenario", "conns", "req/s", "p50 ms", "p99 ms", "errors", "vs baseline",
+           "baseline req/s")
+CPU_GROUPS = ("gunicorn", "nginx", "postgres", "redis", "wrk", "other")
 
 
 def machine() -> dict:
@@ -20,15 +22,22 @@ def machine() -> dict:
 
 
 def rows(results: list[dict]) -> list[tuple]:
-    baseline = next((r["rps"] for r in results if r["name"] == "baseline"), None)
+    """Table cells: each row's ratio is to the baseline run measured just before it."""
     table = []
     for r in results:
-        ratio = f"{r['rps'] / baseline:.2f}" if baseline else "-"
+        errors = str(r["errors"]) + (f" ({r['socket_errors']} socket)"
+                                     if r["socket_errors"] else "")
+        paired = r.get("baseline_rps")
         table.append((r["label"], str(r["connections"]), f"{r['rps']:,.0f}",
-                      f"{r['p50_ms']:.2f}", f"{r['p99_ms']:.2f}",
-                      f"{r['errors']}" + (f" ({r['socket_errors']} socket)"
-                                          if r["socket_errors"] else ""), ratio))
+                      f"{r['p50_ms']:.2f}", f"{r['p99_ms']:.2f}", errors,
+                      f"{r['ratio']:.2f}", f"{paired:,.0f}" if paired else "-"))
     return table
+
+
+def cpu_cells(results: list[dict]) -> list[str]:
+    """Per row: CPU cores each part of the machine used while it was measured."""
+    return [f"| {r['label']} | " + " | ".join(f"{r['cores'].get(g, 0):.2f}" for g in CPU_GROUPS)
+            + " |" for r in results]
 
 
 def text_table(results: list[dict]) -> str:
@@ -47,13 +56,22 @@ def markdown(report: dict) -> str:
     table = [f"| {' | '.join(COLUMNS)} |", "|" + "---|" * len(COLUMNS)]
     table += [f"| {' | '.join(row)} |" for row in rows(report["results"])]
     data, m = report["data"], report["machine"]
+    settings = report["settings"]
+    cpu = [f"| row | {' | '.join(CPU_GROUPS)} |", "|" + "---|" * (len(CPU_GROUPS) + 1),
+           *cpu_cells(report["results"])]
     parts = [
         f"# Benchmark: {data['students']:,} students, {data['notifications']:,} notifications",
         "", "\n".join(table), "",
-        f"Each row: wrk, {report['settings']['wrk_threads']} threads, "
-        f"{report['settings']['duration']:g} s after a warm-up; errors are non-2xx/3xx answers "
-        "plus socket errors. Cache hits while the cache-on rows ran: "
+        f"Each row: wrk with {settings['wrk_threads']} threads for {settings['duration']:g} s "
+        f"({settings['high_duration']:g} s at {settings['high_connections']} connections) "
+        f"after a {settings['warmup']:g} s warm-up, right after a baseline run at the same "
+        "settings; \"vs baseline\" divides by that run, and the baseline row is the "
+        "median of those runs. Errors are non-2xx/3xx answers plus socket errors. "
+        "Cache hits among the cache-on polls: "
         f"{report.get('cache_hit_ratio', '-')}.",
+        "", "## CPU cores used while each row ran", "", "\n".join(cpu), "",
+        "\"other\" is the rest of the machine: the kernel's share of loopback networking, "
+        "the benchmark itself, and anything else running.",
         "", "## Data", "",
         f"{data['notifications']:,} notifications for {data['users']:,} users "
         f"({data['unread']:,} unread, {data['users_with_unread']:,} users with unread); "
@@ -62,7 +80,7 @@ def markdown(report: dict) -> str:
         "", "## Plan of the unread-count query", "", "```", report["plan"], "```",
         "", "## Machine", "", f"{m['nproc']} cores, {m['cpu']}, Python {m['python']}, "
         f"kernel {m['kernel']}", "", "```", m["free"], "```",
-        "", "## Settings", "", "```",
+        "", "## Settings", "", f"gunicorn: {report['settings'].get('gunicorn', '?')}", "", "```",
         *(f"{k}={v}" for k, v in report["settings"]["environment"].items()), "```",
         "", "## Command", "", f"```\n{report['command']}\n```", "",
     ]

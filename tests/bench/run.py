@@ -2,20 +2,27 @@
 
 import secrets
 import shlex
-import shutil
+import statistics
 import sys
-import time
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import redis
 import requests
-from prometheus_client.parser import text_string_to_metric_families
 
 from gateway.stack import Stack
 from services.notifications.routes import etag_of
 from tests.bench import dataset, report, users, wrk
-from tests.bench.topology import BaselineStack, gateway_env
+from tests.bench.cpu import Meter
+from tests.bench.stacks import (
+    STACKS,
+    cache_lookups,
+    gunicorn_settings,
+    make_stack,
+    service_env,
+    warm_cache,
+)
 
 
 @dataclass
@@ -33,7 +40,7 @@ class Options:
     wrk_threads: int
     database_url: str
     redis_url: str
-    ports: list[int]  # gateway, internal listener, service; then the same for the baseline
+    ports: list[int]  # gateway, internal listener and service port of each of STACKS
     out: Path
     name: str
     keep_database: bool = False
@@ -45,22 +52,22 @@ class Options:
 class Scenario:
     name: str
     label: str
-    stack: str  # baseline, off (cache off) or on (cache on)
+    stack: str  # one of STACKS
     mode: str  # load.lua's BENCH_MODE
     expect: int  # the status of a correct answer
     high: bool = False  # run at high_connections for high_duration
 
 
 SCENARIOS = (
-    Scenario("baseline", "baseline: bare Flask, constant JSON", "baseline", "count", 200),
     Scenario("count_off", "unread count, cache off", "off", "count", 200),
     Scenario("count_on", "unread count, cache on", "on", "count", 200),
     Scenario("not_modified", "unread count, 304 (If-None-Match)", "on", "etag", 304),
     Scenario("list", "list, first page", "on", "list", 200),
     Scenario("read", "mark read", "on", "read", 200),
     Scenario("mixed", "mixed: 90% polls, 10% writes", "on", "mixed", 200),
-    Scenario("mixed_high", "mixed, 500 connections", "on", "mixed", 200, high=True),
+    Scenario("mixed_high", "mixed, high concurrency", "on", "mixed", 200, high=True),
 )
+BASELINE = Scenario("baseline", "baseline: bare Flask, constant JSON", "baseline", "count", 200)
 
 
 def log(message: str) -> None:
@@ -68,7 +75,7 @@ def log(message: str) -> None:
 
 
 def first_request(base_url: str, line: str, mode: str) -> requests.Response:
-    """The request load.lua makes for the first user, sent once to check the answer."""
+    """The request load.lua makes for a user, sent once to check the answer."""
     token, tag, notification = line.split()
     headers = {"Authorization": f"Bearer {token}"}
     url = f"{base_url}/api/notifications/unread-count"
@@ -85,7 +92,7 @@ def first_request(base_url: str, line: str, mode: str) -> requests.Response:
 def check(stack: Stack, scenario: Scenario, users_file: Path) -> None:
     """Fail before measuring if the scenario's request does not get its correct answer."""
     lines = users_file.read_text().splitlines()
-    # The 304 path: every sampled user's precomputed ETag must still be current.
+    # The 304 path: the sampled users' precomputed ETags must still be current.
     for line in lines[:20] if scenario.mode == "etag" else lines[:1]:
         answer = first_request(stack.base_url, line, scenario.mode)
         if answer.status_code != scenario.expect:
@@ -93,72 +100,49 @@ def check(stack: Stack, scenario: Scenario, users_file: Path) -> None:
                                f"{answer.status_code}: {answer.text[:300]}")
 
 
-def cache_lookups(stack: Stack) -> dict[str, float]:
-    """The notifications service's unread-count cache lookups by result, from /metrics."""
-    text = requests.get(f"{stack.internal_url}/metrics/notifications", timeout=10).text
-    found: dict[str, float] = {}
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            labels = sample.labels
-            if sample.name == "cache_lookups_total" and labels.get("cache") == "unread_counts":
-                found[labels["result"]] = found.get(labels["result"], 0) + sample.value
-    return found
+class Runner:
+    """Drives scenarios; each is measured right after the baseline at the same settings, so
+    load from elsewhere on the machine moves both sides of its ratio alike."""
+
+    def __init__(self, options: Options, stacks: dict[str, Stack], users_file: Path):
+        self.options, self.stacks, self.users_file = options, stacks, users_file
+        self.meter = Meter({
+            "gunicorn": [s.pids["notifications"] for s in stacks.values()],
+            "nginx": [s.pids["nginx"] for s in stacks.values()],
+        })
+
+    def measure(self, scenario: Scenario, connections: int, duration: float) -> dict:
+        stack = self.stacks[scenario.stack]
+        check(stack, scenario, self.users_file)
+        run = dict(connections=connections, threads=self.options.wrk_threads)
+        if self.options.warmup:
+            wrk.run(stack.base_url, scenario.mode, self.users_file,
+                    duration=self.options.warmup, **run)
+        self.meter.start()
+        result = wrk.run(stack.base_url, scenario.mode, self.users_file, duration=duration,
+                         **run)
+        return {"name": scenario.name, "label": scenario.label, "connections": connections,
+                "mode": scenario.mode, **result.as_dict(), "cores": self.meter.stop()}
+
+    def pair(self, scenario: Scenario) -> tuple[dict, dict]:
+        high = scenario.high
+        connections = self.options.high_connections if high else self.options.connections
+        duration = self.options.high_duration if high else self.options.duration
+        base = self.measure(BASELINE, connections, duration)
+        row = self.measure(scenario, connections, duration)
+        row["baseline_rps"] = base["rps"]
+        row["ratio"] = round(row["rps"] / base["rps"], 3) if base["rps"] else None
+        log(f"  {scenario.label}: {row['rps']:,.0f} req/s ({row['ratio']} of the baseline's "
+            f"{base['rps']:,.0f}), p50 {row['p50_ms']:.2f} ms, p99 {row['p99_ms']:.2f} ms, "
+            f"{row['errors']} errors; cores {row['cores']}")
+        return base, row
 
 
-def warm_cache(stack: Stack, options: Options, users_file: Path, count: int) -> None:
-    """Sweep the users until the cache holds counts for nearly all of them (bounded)."""
-    client = redis.Redis.from_url(options.redis_url)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        wrk.run(stack.base_url, "sweep", users_file, duration=2, connections=options.connections,
-                threads=options.wrk_threads)
-        cached = len(client.keys("notifications:c:*"))
-        if cached >= 0.99 * count:
-            break
-    client.close()
-
-
-def drive(stack: Stack, scenario: Scenario, options: Options, users_file: Path) -> dict:
-    check(stack, scenario, users_file)
-    connections = options.high_connections if scenario.high else options.connections
-    duration = options.high_duration if scenario.high else options.duration
-    if options.warmup:
-        wrk.run(stack.base_url, scenario.mode, users_file, duration=options.warmup,
-                connections=connections, threads=options.wrk_threads)
-    result = wrk.run(stack.base_url, scenario.mode, users_file, duration=duration,
-                     connections=connections, threads=options.wrk_threads)
-    row = {"name": scenario.name, "label": scenario.label, "connections": connections,
-           "mode": scenario.mode, **result.as_dict()}
-    log(f"  {scenario.label}: {row['rps']:,.0f} req/s, p50 {row['p50_ms']:.2f} ms, "
-        f"p99 {row['p99_ms']:.2f} ms, {row['errors']} errors")
-    return row
-
-
-def service_env(options: Options, cache: str, secret: str) -> dict[str, str]:
-    return {
-        "COHORT_ENV": "production",
-        "DATABASE_URL": options.database_url,
-        "CACHE_URL": options.redis_url,
-        "JWT_SECRET": secret,
-        "SERVICE_TOKEN": secrets.token_hex(16),
-        "USE_NOTIFICATION_CACHE": cache,
-        # Longer than a run, so the cache-on rows measure hits (a write still replaces them).
-        "NOTIFICATION_CACHE_TTL": "600",
-        **gateway_env(),
-        **options.service_env,
-    }
-
-
-def make_stack(kind: str, options: Options, env: dict[str, str]) -> Stack:
-    workdir = options.out / f"{options.name}-stack" / kind
-    shutil.rmtree(workdir, ignore_errors=True)
-    if kind == "baseline":
-        port, internal, service = options.ports[3:6]
-        return BaselineStack(workdir, env, port=port, internal_port=internal,
-                             service_ports={"notifications": service})
-    port, internal, service = options.ports[:3]
-    return Stack(workdir, env, port=port, internal_port=internal,
-                 service_ports={"notifications": service}, services=["notifications"])
+def baseline_row(runs: list[dict]) -> dict:
+    """The baseline's row: its median run at the usual connection count."""
+    middle = sorted(runs, key=lambda r: r["rps"])[len(runs) // 2]
+    return {**middle, "ratio": 1.0, "runs": [r["rps"] for r in runs],
+            "rps_median": statistics.median(r["rps"] for r in runs)}
 
 
 def prepare_data(options: Options, secret: str) -> tuple[dict, str, Path, int]:
@@ -177,6 +161,29 @@ def prepare_data(options: Options, secret: str) -> tuple[dict, str, Path, int]:
     return data, plan, users_file, len(sample)
 
 
+def drive(options: Options, secret: str, users_file: Path, count: int) -> tuple:
+    """Start the three stacks, warm the cache, run every scenario: the rows, the cache
+    lookups of the cache-on polls, and the gunicorn workers."""
+    with ExitStack() as running:
+        stacks = {kind: running.enter_context(make_stack(kind, options, secret))
+                  for kind in STACKS}
+        log("stacks ready: " + ", ".join(f"{k} {s.base_url}" for k, s in stacks.items()))
+        workers = gunicorn_settings(stacks["on"])
+        warm_cache(stacks["on"], options, users_file, count)
+        before = cache_lookups(stacks["on"])
+        runner = Runner(options, stacks, users_file)
+        bases, rows, lookups = [], [], {}
+        for scenario in SCENARIOS:
+            base, row = runner.pair(scenario)
+            rows.append(row)
+            if not scenario.high:
+                bases.append(base)
+            if scenario.name == "not_modified":  # the polls of the cache-on rows
+                after = cache_lookups(stacks["on"])
+                lookups = {k: after.get(k, 0) - before.get(k, 0) for k in after}
+    return [baseline_row(bases), *rows], lookups, workers
+
+
 def run(options: Options) -> dict:
     """The whole benchmark; returns the report (also written under options.out)."""
     secret = secrets.token_urlsafe(32)
@@ -185,33 +192,23 @@ def run(options: Options) -> dict:
     if "ix_notifications_unread" not in plan:
         raise RuntimeError("the unread count is not served by ix_notifications_unread")
     redis.Redis.from_url(options.redis_url).flushdb()
-    results, hits = [], {}
     try:
-        for kind in ("baseline", "off", "on"):
-            cache = "on" if kind == "on" else "off"
-            env = service_env(options, cache, secret)
-            with make_stack(kind, options, env) as stack:
-                log(f"stack: {kind}")
-                if kind == "on":
-                    warm_cache(stack, options, users_file, count)
-                    before = cache_lookups(stack)
-                for scenario in (s for s in SCENARIOS if s.stack == kind):
-                    results.append(drive(stack, scenario, options, users_file))
-                    if scenario.name == "not_modified":
-                        after = cache_lookups(stack)
-                        hits = {k: after.get(k, 0) - before.get(k, 0) for k in after}
+        results, lookups, workers = drive(options, secret, users_file, count)
     finally:
         if not options.keep_database:
             dataset.drop_database(options.database_url)
-    lookups = sum(hits.values())
+    total = sum(lookups.values())
+    hidden = ("DATABASE_URL", "JWT_SECRET", "SERVICE_TOKEN")
     report_ = {
         "command": options.command or shlex.join([sys.executable, "-m", "tests.bench"]),
         "data": data, "plan": plan, "machine": report.machine(), "results": results,
-        "cache_hit_ratio": f"{hits.get('hit', 0) / lookups:.3f}" if lookups else "-",
+        "cache_hit_ratio": f"{lookups.get('hit', 0) / total:.3f}" if total else "-",
         "settings": {"duration": options.duration, "connections": options.connections,
-                     "wrk_threads": options.wrk_threads, "users": count,
+                     "high_connections": options.high_connections,
+                     "high_duration": options.high_duration, "warmup": options.warmup,
+                     "wrk_threads": options.wrk_threads, "users": count, "gunicorn": workers,
                      "environment": {k: v for k, v in service_env(options, "on", "").items()
-                                     if k not in ("DATABASE_URL", "JWT_SECRET", "SERVICE_TOKEN")}},
+                                     if k not in hidden}},
     }
     md, js = report.write(report_, options.out, options.name)
     log("")

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from tests.bench.__main__ import options_from
-from tests.bench.run import SCENARIOS, run
+from tests.bench.run import BASELINE, SCENARIOS, run
 from tests.bench.wrk import wrk_binary
 from tests.gateway.support import free_ports
 from tests.support.servers import (
@@ -33,12 +33,12 @@ def test_quick_benchmark_reports_every_row_without_errors(tmp_path):
     require_wrk()
     options = options_from(["--quick", "--out", str(tmp_path),
                             "--redis-url", REDIS_URL.rsplit("/", 1)[0] + "/14"])
-    options.ports = free_ports(6)
+    options.ports = free_ports(9)
 
     report = run(options)
 
     rows = {row["name"]: row for row in report["results"]}
-    assert list(rows) == [scenario.name for scenario in SCENARIOS]
+    assert list(rows) == [BASELINE.name, *(scenario.name for scenario in SCENARIOS)]
     for row in rows.values():
         assert row["requests"] > 0, row
         assert row["errors"] == 0, row
@@ -49,4 +49,4 @@ def test_quick_benchmark_reports_every_row_without_errors(tmp_path):
     written = json.loads((tmp_path / "quick.json").read_text())
     assert [row["name"] for row in written["results"]] == list(rows)
     markdown = (tmp_path / "quick.md").read_text()
-    assert all(scenario.label in markdown for scenario in SCENARIOS)
+    assert all(scenario.label in markdown for scenario in (BASELINE, *SCENARIOS))
