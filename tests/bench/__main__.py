@@ -17,6 +17,7 @@ QUICK = {"students": 500, "duration": 2, "high_duration": 3, "warmup": 1, "users
 
 
 def parser() -> argparse.ArgumentParser:
+    """The command line, documented by the package docstring."""
     p = argparse.ArgumentParser(prog="python -m tests.bench", description=DOC,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     add = p.add_argument
@@ -51,6 +52,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def options_from(argv: list[str]) -> Options:
+    """A run's Options from the command line; --quick changes the defaults not given."""
     args = parser().parse_args(argv)
     for name, default in DEFAULTS.items():
         if getattr(args, name) is None:

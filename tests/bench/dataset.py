@@ -59,10 +59,12 @@ class Scale:
 
 
 def admin_url(url: str) -> str:
+    """The same server's maintenance database, to create and drop others from."""
     return make_url(url).set(database="postgres").render_as_string(hide_password=False)
 
 
 def database_name(url: str) -> str:
+    """The database part of a URL."""
     return make_url(url).database
 
 
@@ -75,6 +77,7 @@ def recreate_database(url: str) -> None:
 
 
 def drop_database(url: str) -> None:
+    """Drop the database of `url`, connections and all."""
     with psycopg.connect(admin_url(url), autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{database_name(url)}" WITH (FORCE)')
 

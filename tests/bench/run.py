@@ -112,6 +112,7 @@ class Runner:
         })
 
     def measure(self, scenario: Scenario, connections: int, duration: float) -> dict:
+        """Check, warm up, then measure one scenario: its row, CPU cores included."""
         stack = self.stacks[scenario.stack]
         check(stack, scenario, self.users_file)
         run = dict(connections=connections, threads=self.options.wrk_threads)
@@ -125,6 +126,7 @@ class Runner:
                 "mode": scenario.mode, **result.as_dict(), "cores": self.meter.stop()}
 
     def pair(self, scenario: Scenario) -> tuple[dict, dict]:
+        """The baseline, then the scenario at the same settings: both rows, the ratio set."""
         high = scenario.high
         connections = self.options.high_connections if high else self.options.connections
         duration = self.options.high_duration if high else self.options.duration

@@ -39,6 +39,7 @@ def gateway_env(rate: str = "1000000r/s", burst: int = 100_000) -> dict[str, str
 
 
 def service_env(options, cache: str, secret: str) -> dict[str, str]:
+    """The environment of a stack: production settings on the benchmark's servers."""
     return {
         "COHORT_ENV": "production",
         "DATABASE_URL": options.database_url,
@@ -54,6 +55,7 @@ def service_env(options, cache: str, secret: str) -> dict[str, str]:
 
 
 def make_stack(kind: str, options, secret: str) -> Stack:
+    """One of STACKS on its three ports, logging under the run's directory."""
     workdir = options.out / f"{options.name}-stack" / kind
     shutil.rmtree(workdir, ignore_errors=True)
     port, internal, service = options.ports[3 * STACKS.index(kind):][:3]
