@@ -68,7 +68,8 @@ def options_from(argv: list[str]) -> Options:
         warmup=args.warmup, users=args.users, wrk_threads=args.wrk_threads,
         database_url=database, redis_url=args.redis_url,
         ports=list(range(args.port, args.port + 9)), out=args.out,
-        name="quick" if args.quick else f"students-{args.students}",
+        name=("quick" if args.quick else f"students-{args.students}") + (
+            "" if args.connections == DEFAULTS["connections"] else f"-c{args.connections}"),
         keep_database=args.keep_database,
         service_env={k: str(v) for k, v in gunicorn.items() if v is not None},
         command=shlex.join(["python", "-m", "tests.bench", *argv]),
