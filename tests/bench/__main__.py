@@ -48,6 +48,8 @@ def parser() -> argparse.ArgumentParser:
     add("--out", type=Path, default=VAR_DIR / "bench",
         help="where the report and the stacks' logs go (var/bench)")
     add("--keep-database", action="store_true", help="leave the loaded database behind")
+    add("--keep-logs", action="store_true",
+        help="keep the stacks' logs and the users file (OUT/<name>-stack/; kept after a failure)")
     return p
 
 
@@ -70,7 +72,7 @@ def options_from(argv: list[str]) -> Options:
         ports=list(range(args.port, args.port + 9)), out=args.out,
         name=("quick" if args.quick else f"students-{args.students}") + (
             "" if args.connections == DEFAULTS["connections"] else f"-c{args.connections}"),
-        keep_database=args.keep_database,
+        keep_database=args.keep_database, keep_logs=args.keep_logs,
         service_env={k: str(v) for k, v in gunicorn.items() if v is not None},
         command=shlex.join(["python", "-m", "tests.bench", *argv]),
     )
