@@ -14,6 +14,8 @@ def _int(name: str, default: int) -> int:
 
 
 workers = _int("WEB_CONCURRENCY", 2 * multiprocessing.cpu_count() + 1)
+# The services refuse a per-process cache when several workers would each hold one.
+os.environ["GUNICORN_WORKERS"] = str(workers)
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "sync")
 threads = _int("GUNICORN_THREADS", 1)
 if os.environ.get("GUNICORN_BIND"):  # otherwise --bind on the command line

@@ -1,5 +1,6 @@
 """`cohort up`: migrate, seed, start the system (embedded or full) and say how to try it."""
 
+import os
 import signal
 import sys
 from contextlib import contextmanager
@@ -122,7 +123,9 @@ def run_full(host: str, port: int, students: int, seed: bool, verbose: bool) -> 
     apps = build_apps()
     prepare(apps, students, seed, verbose)  # here, never on a worker's start
     # Every port moves with --port: the internal listener 100 above, the services after it.
-    stack = Stack(VAR_DIR / "stack", {"GATEWAY_LISTEN": host}, port=port, internal_port=port + 100,
+    # Several gunicorn workers cannot share an in-process cache: without Redis, none.
+    env = {"GATEWAY_LISTEN": host, "CACHE_URL": os.environ.get("CACHE_URL", "null://")}
+    stack = Stack(VAR_DIR / "stack", env, port=port, internal_port=port + 100,
                   service_ports={n: s.port - 8000 + port for n, s in SERVICES.items()})
     with stops_on_signals():
         try:

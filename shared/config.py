@@ -154,8 +154,9 @@ def load_settings(settings: Iterable[Setting], environ: Mapping[str, str] | None
         "JWT_PUBLIC_KEY"
     ):
         raise ConfigError("JWT_SECRET or JWT_PUBLIC_KEY is required in production")
-    if production and values.get("CACHE_URL", "").startswith("memory"):
-        # Each gunicorn worker would hold its own copy: a write in one would not reach others.
+    several_processes = environ.get("GUNICORN_WORKERS", "1") not in ("", "1")
+    if (production or several_processes) and values.get("CACHE_URL", "").startswith("memory"):
+        # Each worker would hold its own copy: a write in one would not reach the others.
         raise ConfigError("CACHE_URL=memory:// is for one process only; use redis://... "
-                          "(or null:// for no cache) in production")
+                          "(or null:// for no cache) in production or with several workers")
     return values

@@ -15,7 +15,8 @@ CONF = ROOT / "deploy" / "gunicorn.conf.py"
 
 
 def load(monkeypatch, **env) -> dict:
-    for name in ("WEB_CONCURRENCY", "GUNICORN_WORKER_CLASS", "PROMETHEUS_MULTIPROC_DIR"):
+    for name in ("WEB_CONCURRENCY", "GUNICORN_WORKER_CLASS", "PROMETHEUS_MULTIPROC_DIR",
+                 "GUNICORN_WORKERS"):
         # Set first so monkeypatch restores the variable the config file itself may set.
         monkeypatch.setenv(name, "")
         monkeypatch.delenv(name)
@@ -68,9 +69,14 @@ def test_child_exit_drops_the_dead_workers_live_gauges(monkeypatch, tmp_path):
 
 def test_gunicorn_accepts_the_config_and_the_app(tmp_path):
     env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path), "COHORT_ENV": "test",
-           "DATABASE_URL": "sqlite://"}
+           "DATABASE_URL": "sqlite://", "CACHE_URL": "null://"}
     result = subprocess.run(
         [sys.executable, "-m", "gunicorn", "--check-config", "-c", str(CONF),
          "services.notifications:create_app()"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_workers_are_announced_to_the_services(monkeypatch):
+    load(monkeypatch, WEB_CONCURRENCY="3")
+    assert os.environ["GUNICORN_WORKERS"] == "3"

@@ -49,6 +49,7 @@ def start(folder: Path, workers: int, env: dict[str, str]) -> Gunicorn:
     environ = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("USE_", "COHORT_"))},
         "PYTHONPATH": str(ROOT),
+        "CACHE_URL": "null://",  # several workers: no per-process cache
         **env,
     }
     command = [sys.executable, "-m", "gunicorn"]

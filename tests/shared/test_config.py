@@ -102,6 +102,13 @@ def test_production_refuses_a_per_process_cache(cache_url):
     assert load_settings(common_settings("probe"), {**PRODUCTION, "CACHE_URL": "null://"})
 
 
+def test_several_gunicorn_workers_refuse_a_per_process_cache():
+    with pytest.raises(ConfigError, match=r"^CACHE_URL=memory://.*several workers"):
+        load_settings(common_settings("probe"), {"GUNICORN_WORKERS": "3"})
+    for environ in ({"GUNICORN_WORKERS": "1"}, {"GUNICORN_WORKERS": "3", "CACHE_URL": "null://"}):
+        assert load_settings(common_settings("probe"), environ)
+
+
 def test_production_requires_a_jwt_secret_or_public_key():
     environ = {k: v for k, v in PRODUCTION.items() if k != "JWT_SECRET"}
     with pytest.raises(ConfigError, match="JWT_SECRET"):

@@ -84,7 +84,7 @@ def test_metrics_add_up_across_gunicorn_workers(gunicorn, tmp_path):
     multiproc.mkdir()
     flags.mkdir()
     server = gunicorn(workers=2, PROMETHEUS_MULTIPROC_DIR=str(multiproc),
-                      PROBE_FLAG_DIR=str(flags), CACHE_URL="memory://",
+                      PROBE_FLAG_DIR=str(flags), CACHE_URL="null://",
                       DATABASE_URL=f"sqlite:///{tmp_path / 'probe.db'}")
     base = server.base
     # Pin one worker on a held request, so the other serves all the rest: a worker's own
