@@ -52,7 +52,7 @@ class Stack:
     def __init__(self, workdir: Path, env: Mapping[str, str] | None = None, *, port: int = 8000,
                  internal_port: int = 8100, service_ports: Mapping[str, int] | None = None,
                  workers: int | None = None, services: Iterable[str] | None = None,
-                 stop_grace: float = STOP_GRACE_SECONDS):
+                 apps: Mapping[str, str] | None = None, stop_grace: float = STOP_GRACE_SECONDS):
         self.workdir = Path(workdir).resolve()
         self.env = dict(env or {})
         self.port, self.internal_port = port, internal_port
@@ -61,6 +61,8 @@ class Stack:
         if unknown:
             raise ValueError(f"unknown services: {', '.join(sorted(unknown))}")
         self.service_ports = {n: (service_ports or {}).get(n, s.port) for n, s in SERVICES.items()}
+        # The WSGI app gunicorn serves for each service; another one may stand in (a baseline).
+        self.apps = {n: f"{s.module}:create_app()" for n, s in SERVICES.items()} | dict(apps or {})
         self.workers = workers
         self.stop_grace = stop_grace
         self._processes: dict[str, subprocess.Popen] = {}
@@ -126,10 +128,9 @@ class Stack:
             raise ValueError(f"{name} is not a service of this stack")
         if name in self.pids:
             return
-        info = SERVICES[name]
         self._spawn(name, [
             sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONF),
-            "--bind", f"127.0.0.1:{self.service_ports[name]}", f"{info.module}:create_app()",
+            "--bind", f"127.0.0.1:{self.service_ports[name]}", self.apps[name],
         ], self.service_env(name))
 
     def stop_service(self, name: str) -> None:

@@ -2,7 +2,6 @@
 
 import secrets
 import shutil
-import sys
 import time
 from pathlib import Path
 
@@ -10,27 +9,11 @@ import redis
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from gateway.stack import GUNICORN_CONF, Stack
+from gateway.stack import Stack
 from tests.bench import wrk
 
 STACKS = ("on", "off", "baseline")  # cache on, cache off, the bare Flask app
 BASELINE_APP = "tests.bench.baseline:create_app()"
-
-
-class BaselineStack(Stack):
-    """The gateway and gunicorn settings of the real stack, with the bare Flask app serving
-    the notifications upstream: the same URL, nginx config and gunicorn config, no service."""
-
-    def __init__(self, workdir: Path, env=None, **kwargs):
-        super().__init__(workdir, env, services=["notifications"], **kwargs)
-
-    def start_service(self, name: str) -> None:
-        if name in self.pids:
-            return
-        self._spawn(name, [
-            sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONF),
-            "--bind", f"127.0.0.1:{self.service_ports[name]}", BASELINE_APP,
-        ], self.service_env(name))
 
 
 def gateway_env(rate: str = "1000000r/s", burst: int = 100_000) -> dict[str, str]:
@@ -60,10 +43,10 @@ def make_stack(kind: str, options, secret: str) -> Stack:
     shutil.rmtree(workdir, ignore_errors=True)
     port, internal, service = options.ports[3 * STACKS.index(kind):][:3]
     env = service_env(options, "on" if kind == "on" else "off", secret)
-    ports = dict(port=port, internal_port=internal, service_ports={"notifications": service})
-    if kind == "baseline":
-        return BaselineStack(workdir, env, **ports)
-    return Stack(workdir, env, services=["notifications"], **ports)
+    # The baseline: the same URL, nginx config and gunicorn config, the bare app upstream.
+    apps = {"notifications": BASELINE_APP} if kind == "baseline" else None
+    return Stack(workdir, env, port=port, internal_port=internal,
+                 service_ports={"notifications": service}, services=["notifications"], apps=apps)
 
 
 def gunicorn_settings(stack: Stack) -> str:
