@@ -9,7 +9,7 @@ from shared.auth import register_auth
 from shared.cache import register_cache
 from shared.config import Setting, common_settings, load_settings
 from shared.errors import register_error_handlers
-from shared.flags import load_flags
+from shared.flags import FLAGS, load_flags
 from shared.health import register_health
 from shared.http import register_http_client
 from shared.metrics import register_metrics
@@ -22,11 +22,17 @@ def configure(app: Flask, settings: Iterable[Setting], overrides: Mapping | None
     """Defaults, then the environment, then `overrides` (tests): all validated the same way.
 
     A string override is read exactly like an environment variable; any other value is put
-    into the config as it is.
+    into the config as it is, except for a declared setting or flag, which must be a string
+    (a `True` would otherwise skip the validation and leave the flag as it was).
     """
     overrides = dict(overrides or {})
+    settings = [*common_settings(app.name), *settings]
+    declared = {s.name for s in settings} | set(FLAGS)
+    for name, value in overrides.items():
+        if name in declared and not isinstance(value, str):
+            raise TypeError(f"{name} is read like the environment: give it as a string")
     environ = {**os.environ, **{k: v for k, v in overrides.items() if isinstance(v, str)}}
-    app.config.update(load_settings([*common_settings(app.name), *settings], environ))
+    app.config.update(load_settings(settings, environ))
     app.config["FLAGS"] = load_flags(environ)
     app.config["VERSION"] = VERSION
     app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_BODY_BYTES"]

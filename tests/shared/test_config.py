@@ -167,3 +167,9 @@ def test_production_without_database_url_stops_a_real_start(tmp_path):
     )
     assert result.returncode != 0
     assert "DATABASE_URL is required in production" in result.stderr
+
+
+@pytest.mark.parametrize("name", ["USE_NOTIFICATION_CACHE", "CACHE_RETRY_AFTER"])
+def test_overrides_of_settings_and_flags_must_be_strings(name):
+    with pytest.raises(TypeError, match=f"^{name} is read like the environment"):
+        service_app.create_app({name: True})
