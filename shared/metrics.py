@@ -32,26 +32,24 @@ METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 
 
 # Each series' child, looked up once: labels() takes a lock and builds its key every call.
-_request_series: dict[tuple, Histogram] = {}
-_cache_series: dict[tuple, Counter] = {}
+_children: dict[tuple, object] = {}
+
+
+def _child(metric, *labels: str):
+    key = (metric, *labels)
+    child = _children.get(key)
+    if child is None:
+        child = _children[key] = metric.labels(*labels)
+    return child
 
 
 def observe_request(service: str, method: str, route: str, status: int, seconds: float) -> None:
     method = method if method in METHODS else "OTHER"
-    key = (service, method, route, status)
-    series = _request_series.get(key)
-    if series is None:
-        series = _request_series[key] = REQUEST_SECONDS.labels(service, method, route,
-                                                               str(status))
-    series.observe(seconds)
+    _child(REQUEST_SECONDS, service, method, route, str(status)).observe(seconds)
 
 
 def count_cache(service: str, cache: str, result: str) -> None:
-    key = (service, cache, result)
-    series = _cache_series.get(key)
-    if series is None:
-        series = _cache_series[key] = CACHE_LOOKUPS.labels(service, cache, result)
-    series.inc()
+    _child(CACHE_LOOKUPS, service, cache, result).inc()
 
 
 def render_metrics() -> Response:
