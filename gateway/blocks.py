@@ -50,24 +50,31 @@ GATEWAY_HEALTH = """\
 """
 
 
-def location(match: str, upstream: str, max_body: str | None = None) -> str:
-    body = f"            client_max_body_size {max_body};\n" if max_body else ""
-    return f"        location {match} {{\n{body}            proxy_pass {upstream};\n        }}\n"
+def location(match: str, upstream: str, *directives: str) -> str:
+    lines = "".join(f"            {d};\n" for d in (*directives, f"proxy_pass {upstream}"))
+    return f"        location {match} {{\n{lines}        }}\n"
 
 
-def service_locations(name: str, max_body: str, internal: bool) -> str:
-    """A service's /api/ and /health/ routes; on the internal listener also /internal/."""
+def service_locations(name: str, max_body: int, stream: bool, internal: bool) -> str:
+    """A service's /api/ and /health/ routes; on the internal listener also /internal/.
+
+    `max_body` (bytes) is the registry's limit; `stream` passes request bodies through as
+    they arrive instead of buffering them whole first (uploads).
+    """
     up = f"http://cohort_{name}"
+    body = [f"client_max_body_size {max_body}"]
+    if stream:
+        body.append("proxy_request_buffering off")
     blocks = [
-        location(f"= /api/{name}", up, max_body),
-        location(f"^~ /api/{name}/", up, max_body),
+        location(f"= /api/{name}", up, *body),
+        location(f"^~ /api/{name}/", up, *body),
         location(f"= /health/{name}", f"{up}/health/"),
         location(f"^~ /health/{name}/", f"{up}/health/"),
     ]
     if internal:
         blocks += [
-            location(f"= /internal/{name}", up, max_body),
-            location(f"^~ /internal/{name}/", up, max_body),
+            location(f"= /internal/{name}", up, *body),
+            location(f"^~ /internal/{name}/", up, *body),
             location(f"= /metrics/{name}", f"{up}/metrics"),
         ]
     return "".join(blocks)

@@ -46,12 +46,6 @@ def _duration(raw: str) -> str:
     return raw
 
 
-def _size(raw: str) -> str:
-    if not re.fullmatch(r"\d+[kKmMgG]?", raw):
-        raise ValueError("expected an nginx size like 1m or 512k")
-    return raw
-
-
 def _networks(raw: str) -> tuple[str, ...]:
     networks = tuple(n.strip() for n in raw.split(",") if n.strip())
     for network in networks:
@@ -60,6 +54,7 @@ def _networks(raw: str) -> tuple[str, ...]:
 
 
 PORT = number(int, 1, 65535)
+BODY_BYTES = number(int, 1024, 1 << 40)
 
 
 def settings() -> list[Setting]:
@@ -82,8 +77,12 @@ def settings() -> list[Setting]:
         Setting("GATEWAY_USER", text, "", "user nginx workers run as when started by root"),
         Setting("GATEWAY_ACCESS_LOG", text, "", "access log path (default OUT/access.log)"),
         Setting("GATEWAY_ERROR_LOG", text, "", "error log path or stderr (default OUT/error.log)"),
-        *(Setting(f"{name.upper()}_UPSTREAM", _host_port, f"127.0.0.1:{info.port}",
+        *(Setting(f"{info.env_prefix}UPSTREAM", _host_port, f"127.0.0.1:{info.port}",
                   f"address of the {name} service") for name, info in SERVICES.items()),
+        # The variable the service reads for its own limit: one value for both.
+        *(Setting(f"{info.env_prefix}MAX_BODY_BYTES", BODY_BYTES, info.max_body,
+                  f"largest body of a request to the {name} service")
+          for name, info in SERVICES.items()),
     ]
 
 
@@ -105,7 +104,8 @@ def env_options(environ: Mapping[str, str] | None = None) -> dict:
         "user": values["GATEWAY_USER"] or None,
         "access_log": values["GATEWAY_ACCESS_LOG"] or None,
         "error_log": values["GATEWAY_ERROR_LOG"] or None,
-        "upstreams": {name: values[f"{name.upper()}_UPSTREAM"] for name in SERVICES},
+        "upstreams": {n: values[f"{s.env_prefix}UPSTREAM"] for n, s in SERVICES.items()},
+        "max_bodies": {n: values[f"{s.env_prefix}MAX_BODY_BYTES"] for n, s in SERVICES.items()},
     }
 
 
@@ -124,7 +124,8 @@ def _default_user(user: str | None) -> str:
 
 def render(out_dir: Path, *, port: int = 8000, internal_port: int = 8100,
            listen: str = "127.0.0.1", internal_listen: str = "127.0.0.1",
-           upstreams: Mapping[str, str] | None = None, static_root: Path | str | None = None,
+           upstreams: Mapping[str, str] | None = None,
+           max_bodies: Mapping[str, int] | None = None, static_root: Path | str | None = None,
            rate: str = DEFAULT_RATE, burst: int = DEFAULT_BURST, connect_timeout: str = "2s",
            read_timeout: str = "30s", worker_connections: int = 4096, user: str | None = None,
            access_log: str | None = None, error_log: str | None = None,
@@ -132,14 +133,15 @@ def render(out_dir: Path, *, port: int = 8000, internal_port: int = 8100,
     """Write out_dir/nginx.conf (and its temp directories); return the config's path."""
     out_dir = Path(out_dir).resolve()
     upstreams, real_ip_from = dict(upstreams or {}), tuple(real_ip_from)
-    unknown = set(upstreams) - set(SERVICES)
+    max_bodies = {n: s.max_body for n, s in SERVICES.items()} | dict(max_bodies or {})
+    unknown = (set(upstreams) | set(max_bodies)) - set(SERVICES)
     if unknown:
-        raise ValueError(f"unknown services in upstreams: {', '.join(sorted(unknown))}")
+        raise ValueError(f"unknown services: {', '.join(sorted(unknown))}")
     checks = [("rate", rate, _rate), ("connect_timeout", connect_timeout, _duration),
               ("read_timeout", read_timeout, _duration), ("port", str(port), PORT),
               ("internal_port", str(internal_port), PORT),
               *((f"upstreams[{n}]", a, _host_port) for n, a in upstreams.items()),
-              *((f"{n}.max_body", s.max_body, _size) for n, s in SERVICES.items()),
+              *((f"max_bodies[{n}]", str(b), BODY_BYTES) for n, b in max_bodies.items()),
               *(("real_ip_from", n, _networks) for n in real_ip_from)]
     for name, value, check in checks:
         try:
@@ -174,9 +176,11 @@ def render(out_dir: Path, *, port: int = 8000, internal_port: int = 8100,
         gateway_health=blocks.GATEWAY_HEALTH,
         services_json=json.dumps({"services": list(SERVICES)}),
         public_services="".join(
-            blocks.service_locations(n, s.max_body, internal=False) for n, s in SERVICES.items()),
+            blocks.service_locations(n, max_bodies[n], s.stream_bodies, internal=False)
+            for n, s in SERVICES.items()),
         internal_services="".join(
-            blocks.service_locations(n, s.max_body, internal=True) for n, s in SERVICES.items()),
+            blocks.service_locations(n, max_bodies[n], s.stream_bodies, internal=True)
+            for n, s in SERVICES.items()),
         static_root=static,
     )
     path = out_dir / "nginx.conf"

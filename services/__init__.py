@@ -1,21 +1,83 @@
-"""The services of Cohort Scale, and where each listens in the full topology."""
+"""The registry: every service of Cohort Scale, declared once.
+
+The gateway, the launcher, the embedded mode, `cohort` and the deploy files read this; adding
+a service is an entry here plus the service's own package.
+"""
 
 import importlib
 from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
+class Check:
+    """A readiness check beyond the database: `target` ("module:function") raises when the
+    dependency is not usable; `required` makes that a fail (503), else a warn."""
+
+    name: str
+    target: str
+    required: bool = True
+
+
+@dataclass(frozen=True)
+class Cron:
+    """An operator command run on a schedule (cron syntax, UTC)."""
+
+    command: str
+    schedule: str
+    args: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class ServiceInfo:
+    """Where a service listens, what it accepts, and what the tooling runs for it.
+
+    `try_lines` are the commands `cohort up` prints, with {base} (the URL), {student},
+    {admin} and {service} (Authorization header options) filled in.
+    """
+
     name: str
     port: int
-    max_body: str = "1m"  # the gateway's body limit for this service's routes
+    max_body: int = 1 << 20  # bytes; the gateway and the service refuse larger bodies (413)
+    stream_bodies: bool = False  # the gateway passes bodies through without buffering them
+    checks: tuple[Check, ...] = ()
+    crons: tuple[Cron, ...] = ()
+    try_lines: tuple[str, ...] = ()
+    module: str = ""  # the package; services.<name> unless given
+    seeded: bool = True  # the package has seed.py (is_empty, seed_demo)
 
     @property
-    def module(self) -> str:
-        return f"services.{self.name}"
+    def package(self) -> str:
+        return self.module or f"services.{self.name}"
+
+    @property
+    def env_prefix(self) -> str:
+        """Where several services share an environment, NOTIFICATIONS_DATABASE_URL (say)
+        gives this service its own value of DATABASE_URL; every setting works that way."""
+        return f"{self.name.upper()}_"
+
+    @property
+    def wsgi(self) -> str:
+        """What gunicorn serves."""
+        return f"{self.package}:create_app()"
 
     def create_app(self, config=None):
-        return importlib.import_module(self.module).create_app(config)
+        return importlib.import_module(self.package).create_app(config)
+
+    def seed_module(self):
+        return importlib.import_module(f"{self.package}.seed") if self.seeded else None
 
 
-SERVICES = {s.name: s for s in (ServiceInfo("notifications", 8001),)}
+SERVICES: dict[str, ServiceInfo] = {s.name: s for s in (
+    ServiceInfo(
+        "notifications", 8001,
+        crons=(Cron("purge-notifications", "15 3 * * *", ("--older-than-days", "90")),),
+        try_lines=(
+            "curl -s {student} {base}/api/notifications/unread-count",
+            'curl -s {student} "{base}/api/notifications?unread=true&limit=3"',
+            "curl -s -X POST {student} {base}/api/notifications/read-all",
+            "curl -s -X POST {service} -H 'Content-Type: application/json' "
+            "-d '{{\"user_ids\": [1], \"kind\": \"dashboard\", \"title\": \"Hello\"}}' "
+            "{internal}/internal/notifications/",
+        ),
+    ),
+)}

@@ -4,7 +4,9 @@ import os
 from collections.abc import Iterable, Mapping
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
+from shared.api import register_openapi
 from shared.auth import register_auth
 from shared.cache import register_cache
 from shared.config import Setting, common_settings, load_settings
@@ -14,11 +16,30 @@ from shared.health import register_health
 from shared.http import register_http_client
 from shared.metrics import register_metrics
 from shared.observability import configure_logging, register_observability
+from shared.schemas import MAX_ID
 
 VERSION = "0.1.0"
 
 
-def configure(app: Flask, settings: Iterable[Setting], overrides: Mapping | None) -> None:
+class IdConverter(IntegerConverter):
+    """`<id:name>`: a positive id that fits a bigint. A larger number matches no route (404)
+    instead of reaching the database as an out-of-range value."""
+
+    regex = r"[1-9][0-9]{0,18}"
+
+    def __init__(self, map, **kwargs):
+        super().__init__(map, min=1, max=MAX_ID, **kwargs)
+
+
+class BoundedIntConverter(IntegerConverter):
+    """`<int:name>` limited to what a bigint holds, for the same reason."""
+
+    def __init__(self, map, **kwargs):
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, **kwargs)
+
+
+def configure(app: Flask, info, settings: Iterable[Setting], overrides: Mapping | None) -> None:
     """Defaults, then the environment, then `overrides` (tests): all validated the same way.
 
     A string override is read exactly like an environment variable; any other value is put
@@ -26,33 +47,39 @@ def configure(app: Flask, settings: Iterable[Setting], overrides: Mapping | None
     (a `True` would otherwise skip the validation and leave the flag as it was).
     """
     overrides = dict(overrides or {})
-    settings = [*common_settings(app.name), *settings]
+    settings = [*common_settings(info.name, info.max_body), *settings]
     declared = {s.name for s in settings} | set(FLAGS)
     for name, value in overrides.items():
         if name in declared and not isinstance(value, str):
             raise TypeError(f"{name} is read like the environment: give it as a string")
-    environ = {**os.environ, **{k: v for k, v in overrides.items() if isinstance(v, str)}}
-    app.config.update(load_settings(settings, environ))
+    strings = {k: v for k, v in overrides.items() if isinstance(v, str)}
+    # An override names the setting itself: it wins over a prefixed environment variable too.
+    environ = {k: v for k, v in os.environ.items()
+               if k.removeprefix(info.env_prefix) not in strings} | strings
+    app.config.update(load_settings(settings, environ, info.env_prefix))
     app.config["FLAGS"] = load_flags(environ)
     app.config["VERSION"] = VERSION
     app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_BODY_BYTES"]
     app.config.update({k: v for k, v in overrides.items() if not isinstance(v, str)})
 
 
-def create_service_app(name: str, import_name: str, settings: Iterable[Setting] = (),
+def create_service_app(info, import_name: str, settings: Iterable[Setting] = (),
                        config: Mapping | None = None) -> Flask:
-    """A Flask app with config, logging, errors, auth, cache, health and metrics."""
+    """A Flask app for the registry entry `info`: config, logging, errors, auth, cache,
+    health (with the entry's readiness checks), metrics and the OpenAPI document."""
     app = Flask(import_name, static_folder=None)
-    app.name = name
+    app.name = info.name
     app.json.sort_keys = False
     app.url_map.strict_slashes = False  # /x and /x/ both answer; a redirect would drop a POST
-    configure(app, settings, config)
+    app.url_map.converters.update(id=IdConverter, int=BoundedIntConverter)
+    configure(app, info, settings, config)
     configure_logging(app.config["LOG_LEVEL"])
     register_error_handlers(app)
     register_observability(app)
     register_auth(app)
     register_cache(app)
     register_http_client(app)
-    register_health(app)
+    register_health(app, info.checks)
     register_metrics(app)
+    register_openapi(app)
     return app

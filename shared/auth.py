@@ -9,7 +9,9 @@ from functools import lru_cache, wraps
 import jwt
 from flask import Flask, current_app, g, request
 
+from shared.api import describe
 from shared.errors import Problem
+from shared.schemas import MAX_ID
 
 ROLES = ("student", "mentor", "admin")
 SERVICE = "service"
@@ -71,18 +73,47 @@ class TokenVerifier:
                 options={"require": ["sub", "role", "exp"]},
             )
         except jwt.PyJWTError as exc:
-            raise unauthorized(f"The token is not valid: {exc}.") from None
-        role, sub, cohort = claims["role"], str(claims["sub"]), claims.get("cohort_id")
+            raise unauthorized(_token_error(exc)) from None
+        except Exception:  # a header or payload no JSON parser should meet (deep nesting)
+            raise unauthorized(BAD_TOKEN) from None
+        role, sub, cohort, exp = (claims["role"], claims["sub"], claims.get("cohort_id"),
+                                  claims["exp"])
         if role not in ROLES:
-            raise unauthorized(f"The token's role {role!r} is unknown.")
+            raise unauthorized(f"The token's role must be one of {', '.join(ROLES)}.")
         if not _is_id(sub) or (cohort is not None and not _is_id(str(cohort))):
-            raise unauthorized("The token's sub and cohort_id must be numeric ids.")
-        return Principal(int(sub), role, None if cohort is None else int(cohort), claims["exp"])
+            raise unauthorized("The token's sub must be a numeric user id as a string "
+                               "(\"42\"), and its cohort_id a positive integer.")
+        if isinstance(exp, bool) or not isinstance(exp, int | float):
+            raise unauthorized("The token's exp must be a number (seconds since 1970).")
+        return Principal(int(sub), role, None if cohort is None else int(cohort), exp)
 
 
-def _is_id(value: str) -> bool:
-    # ASCII only: str.isdigit() also takes "²", which int() then refuses.
-    return value.isascii() and value.isdigit()
+BAD_TOKEN = "The token is not a valid JWT; mint a new one."
+
+
+def _token_error(exc: jwt.PyJWTError) -> str:
+    """What is wrong with a token, in words a client developer can act on."""
+    if isinstance(exc, jwt.ExpiredSignatureError):
+        return "The token has expired."
+    if isinstance(exc, jwt.InvalidSignatureError):
+        return "The token's signature does not match this service's key."
+    if isinstance(exc, jwt.InvalidAlgorithmError):
+        return "The token is signed with an algorithm this service does not accept."
+    if isinstance(exc, jwt.MissingRequiredClaimError):
+        return f"The token has no {exc.claim} claim."
+    if isinstance(exc, jwt.ImmatureSignatureError):
+        return "The token is not valid yet (its iat or nbf is in the future)."
+    if isinstance(exc, jwt.exceptions.InvalidSubjectError):
+        return "The token's sub must be a numeric user id as a string (\"42\")."
+    if isinstance(exc, jwt.DecodeError) and "claim" in str(exc):
+        return f"The token's claims are malformed: {exc}"
+    return BAD_TOKEN
+
+
+def _is_id(value: object) -> bool:
+    """A positive id that fits a bigint, as a string of ASCII digits ("²" is a digit too)."""
+    return (isinstance(value, str) and value.isascii() and value.isdigit()
+            and 0 < int(value) <= MAX_ID)
 
 
 def register_auth(app: Flask) -> None:
@@ -108,7 +139,7 @@ def current_principal() -> Principal:
     return principal
 
 
-def _requires(check: Callable[[Principal], bool], detail: str):
+def _requires(check: Callable[[Principal], bool], detail: str, auth: str):
     def decorator(view):
         @wraps(view)
         def wrapped(*args, **kwargs):
@@ -116,17 +147,20 @@ def _requires(check: Callable[[Principal], bool], detail: str):
                 raise Problem(403, detail, title="Forbidden")
             return view(*args, **kwargs)
 
-        return wrapped
+        return describe(wrapped, auth=auth)
 
     return decorator
 
 
-user_required = _requires(lambda p: not p.is_service, "This endpoint is for signed-in users.")
-service_required = _requires(lambda p: p.is_service, "This endpoint is for services only.")
+user_required = _requires(lambda p: not p.is_service, "This endpoint is for signed-in users.",
+                          "user")
+service_required = _requires(lambda p: p.is_service, "This endpoint is for services only.",
+                             "service")
 
 
 def roles_required(*roles: str):
-    return _requires(lambda p: p.role in roles, f"This needs one of the roles {', '.join(roles)}.")
+    return _requires(lambda p: p.role in roles,
+                     f"This needs one of the roles {', '.join(roles)}.", "user")
 
 
 def mint_token(config: dict, user_id: int, role: str, cohort_id: int | None = None,

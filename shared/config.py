@@ -31,15 +31,6 @@ class Setting:
     secret: bool = False  # its value may hold a password or key: never echoed in errors
 
 
-def parse_bool(raw: str) -> bool:
-    value = raw.strip().lower()
-    if value in ("1", "true", "yes", "on"):
-        return True
-    if value in ("0", "false", "no", "off", ""):
-        return False
-    raise ValueError("expected one of true/false/1/0/yes/no")
-
-
 def number(kind: type, low: float | None = None, high: float | None = None) -> Callable:
     """A parser for an int or float within [low, high]."""
 
@@ -93,8 +84,9 @@ def pem_or_path(raw: str) -> str:
     return raw
 
 
-def common_settings(service: str) -> list[Setting]:
-    """The settings every service reads; `service` picks the embedded defaults."""
+def common_settings(service: str, max_body: int = 1 << 20) -> list[Setting]:
+    """The settings every service reads; `service` picks the embedded defaults, `max_body`
+    is the registry's body limit."""
     return [
         Setting("COHORT_ENV", choice(*ENVIRONMENTS), "development",
                 "development or test (embedded defaults allowed) or production"),
@@ -125,21 +117,30 @@ def common_settings(service: str) -> list[Setting]:
         Setting("HTTP_RETRIES", number(int, 0, 10), 2, "retries of an idempotent call"),
         Setting("SLOW_QUERY_MS", number(float, 0, 60000), 100.0,
                 "with LOG_QUERY_TIMES, queries slower than this are logged"),
-        Setting("MAX_BODY_BYTES", number(int, 1024, 1 << 30), 1 << 20,
-                "largest request body the service reads"),
+        Setting("MAX_BODY_BYTES", number(int, 1024, 1 << 40), max_body,
+                "largest request body the service reads (set <SERVICE>_MAX_BODY_BYTES, which "
+                "the gateway reads too)"),
         Setting("LOG_LEVEL", choice("DEBUG", "INFO", "WARNING", "ERROR"), "INFO", "log level"),
         Setting("RELEASE_ID", text, "dev", "release identifier shown at /health/"),
     ]
 
 
-def load_settings(settings: Iterable[Setting], environ: Mapping[str, str] | None = None) -> dict:
-    """Parse every setting from `environ`; raise ConfigError naming the first bad one."""
+def load_settings(settings: Iterable[Setting], environ: Mapping[str, str] | None = None,
+                  prefix: str = "") -> dict:
+    """Parse every setting from `environ`; raise ConfigError naming the first bad one.
+
+    With a `prefix` (NOTIFICATIONS_), a prefixed variable wins over the plain one, so one
+    environment can give each service its own DATABASE_URL.
+    """
     environ = os.environ if environ is None else environ
     settings = list(settings)
     production = environ.get("COHORT_ENV") == "production"
     values = {}
     for setting in settings:
-        raw = environ.get(setting.name)
+        name = setting.name
+        if prefix and environ.get(prefix + setting.name):
+            name = prefix + setting.name
+        raw = environ.get(name)
         if raw is None or raw == "":
             if production and setting.required_in_production:
                 raise ConfigError(f"{setting.name} is required in production: {setting.help}")
@@ -148,7 +149,7 @@ def load_settings(settings: Iterable[Setting], environ: Mapping[str, str] | None
         try:
             values[setting.name] = setting.parse(raw)
         except (ValueError, OSError) as exc:
-            shown = setting.name if setting.secret else f"{setting.name}={raw!r}"
+            shown = name if setting.secret else f"{name}={raw!r}"
             raise ConfigError(f"{shown} is invalid: {exc}") from None
     if production and values.get("JWT_SECRET") == DEV_JWT_SECRET and not values.get(
         "JWT_PUBLIC_KEY"

@@ -3,7 +3,7 @@
 import logging
 from http import HTTPStatus
 
-from flask import Flask, Response, json, request
+from flask import Flask, Response, g, json, request
 from marshmallow import ValidationError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -35,7 +35,9 @@ def problem_response(status: int, detail: str | None = None, *, title: str | Non
         **extra,
     }
     if request:
-        body["instance"] = request.path
+        body.setdefault("instance", request.path)
+        if g and "request_id" in g:
+            body.setdefault("request_id", g.request_id)
     response = Response(json.dumps(body), status=status, mimetype=PROBLEM_JSON)
     if headers:
         response.headers.extend(headers)

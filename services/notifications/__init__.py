@@ -4,6 +4,7 @@ from pathlib import Path
 
 from flask import Flask
 
+from services import SERVICES
 from services.notifications.cli import register_commands
 from services.notifications.db import db
 from services.notifications.poll import register_unread_count_poll
@@ -23,7 +24,7 @@ SETTINGS = [
 
 
 def create_app(config=None) -> Flask:
-    app = create_service_app("notifications", __name__, SETTINGS, config)
+    app = create_service_app(SERVICES["notifications"], __name__, SETTINGS, config)
     register_db(app, db, MIGRATIONS)
     app.register_blueprint(api)
     app.register_blueprint(internal)

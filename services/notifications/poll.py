@@ -12,7 +12,7 @@ token, or LOG_QUERY_TIMES (its Server-Timing header comes from Flask's hooks).
 
 import time
 
-from flask import Flask
+from flask import Flask, g
 from werkzeug.http import HTTP_STATUS_CODES
 
 from services.notifications.counts import lookup, unread_counts
@@ -70,6 +70,7 @@ class UnreadCountPoll:
     def failed(self, environ, start_response, exc, user, rid, started, stats):
         """Flask's own error answer (problem details) for `exc`."""
         with self.app.request_context(environ):
+            g.request_id = rid
             response = self.app.make_response(self.app.handle_user_exception(exc))
         response.headers[REQUEST_ID_HEADER] = rid
         record_request(self.service, rid, user, "GET", self.route, self.route,

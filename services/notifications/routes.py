@@ -7,18 +7,23 @@ from werkzeug.http import parse_etags
 
 from services.notifications import counts, service
 from services.notifications.schemas import (
+    Counts,
+    Created,
     CreateNotifications,
     KindArgs,
     ListArgs,
+    NotificationPage,
     dump_notification,
 )
+from shared.api import body, problems, query, responds
 from shared.auth import current_principal, service_required, user_required
-from shared.web import json_body, query_args
 
 api = Blueprint("notifications", __name__, url_prefix="/api/notifications")
 internal = Blueprint("notifications_internal", __name__, url_prefix="/internal/notifications")
 
-list_args, kind_args, create_body = ListArgs(), KindArgs(), CreateNotifications()
+COUNTS_HEADERS = {"ETag": "changes whenever a count does", "X-Poll-Interval":
+                  "seconds to wait before the next poll"}
+counts_answers = [responds(200, Counts, "The caller's unread counts", COUNTS_HEADERS)]
 
 
 def etag_of(counts: dict) -> str:
@@ -48,35 +53,53 @@ def counts_response(body: dict):
     return current_app.response_class(payload, status, headers)
 
 
+def with_counts(view):
+    for answer in counts_answers:
+        view = answer(view)
+    return view
+
+
 @api.get("/unread-count")
 @user_required
+@responds(304, description="The counts match If-None-Match")
+@with_counts
 def unread_count():
+    """The caller's unread counts, polled by every open tab (ETag, X-Poll-Interval)."""
     return counts_response(counts.unread_counts(current_principal().user_id))
 
 
 @api.get("")
 @user_required
-def list_notifications():
-    args = query_args(list_args)
-    items, next_cursor = service.list_notifications(current_principal().user_id, **args)
+@query(ListArgs)
+@responds(200, NotificationPage, "A page of the caller's notifications, newest first")
+def list_notifications(query):
+    """The caller's notifications, newest first, a page at a time."""
+    items, next_cursor = service.list_notifications(current_principal().user_id, **query)
     return {"items": [dump_notification(n) for n in items], "next_cursor": next_cursor}
 
 
-@api.post("/<int:notification_id>/read")
+@api.post("/<id:notification_id>/read")
 @user_required
+@with_counts
 def mark_read(notification_id: int):
+    """Mark one of the caller's notifications read; answers the fresh counts."""
     return counts_response(service.mark_read(current_principal().user_id, notification_id))
 
 
 @api.post("/read-all")
 @user_required
-def mark_all_read():
-    kind = query_args(kind_args).get("kind")
-    return counts_response(service.mark_all_read(current_principal().user_id, kind))
+@query(KindArgs)
+@with_counts
+def mark_all_read(query):
+    """Mark all the caller's notifications (of one kind) read; answers the fresh counts."""
+    return counts_response(service.mark_all_read(current_principal().user_id, query.get("kind")))
 
 
 @internal.post("")
 @service_required
-def create():
-    fields = json_body(create_body)
-    return {"created": service.create_notifications(fields.pop("user_ids"), **fields)}, 201
+@body(CreateNotifications)
+@responds(201, Created, "How many notifications were new")
+@problems(400)
+def create(body):
+    """Notify many users at once (one transaction); idempotent per user and dedupe_key."""
+    return {"created": service.create_notifications(body.pop("user_ids"), **body)}, 201

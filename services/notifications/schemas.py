@@ -1,42 +1,76 @@
 """Input and output shapes of the notifications API."""
 
-from marshmallow import RAISE, Schema, fields, validate
+from urllib.parse import urlsplit
+
+from marshmallow import ValidationError, fields, validate
 
 from services.notifications.models import KINDS
+from shared.api import ResponseSchema
 from shared.db import isoformat_z
+from shared.schemas import BodySchema, Id, QuerySchema, Text, UtcDateTime, cursor_field, limit_field
 
 MAX_USERS_PER_CREATE = 10_000
-kind_field = fields.String(validate=validate.OneOf(KINDS))
 
 
-class StrictSchema(Schema):
-    class Meta:
-        unknown = RAISE
+def kind_field(**kwargs) -> fields.String:
+    return fields.String(validate=validate.OneOf(KINDS), **kwargs)
 
 
-class ListArgs(StrictSchema):
-    kind = kind_field
+def safe_link(value: str) -> None:
+    """A link the SPA may render: a path on this site, or an http(s) URL."""
+    if value == "" or (value.startswith("/") and not value.startswith("//")):
+        return
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValidationError("Must be a path on this site (/...) or an http(s) URL.")
+
+
+class ListArgs(QuerySchema):
+    kind = kind_field()
     unread = fields.Boolean(load_default=False)
-    limit = fields.Integer(load_default=20, validate=validate.Range(1, 100))
-    cursor = fields.String(validate=validate.Length(1, 500))
+    limit = limit_field()
+    cursor = cursor_field()
 
 
-class KindArgs(StrictSchema):
-    kind = kind_field
+class KindArgs(QuerySchema):
+    kind = kind_field()
 
 
-class CreateNotifications(StrictSchema):
-    user_ids = fields.List(
-        fields.Integer(strict=True, validate=validate.Range(min=1, max=2**63 - 1)),
-        required=True, validate=validate.Length(1, MAX_USERS_PER_CREATE),
-    )
-    kind = fields.String(required=True, validate=validate.OneOf(KINDS))
-    category = fields.String(load_default="general", validate=validate.Length(1, 64))
-    title = fields.String(required=True, validate=validate.Length(1, 200))
-    body = fields.String(load_default="", validate=validate.Length(max=10_000))
-    link = fields.String(load_default="", validate=validate.Length(max=500))
-    dedupe_key = fields.String(load_default=None, allow_none=True,
-                               validate=validate.Length(1, 200))
+class CreateNotifications(BodySchema):
+    user_ids = fields.List(Id(), required=True, validate=validate.Length(1, MAX_USERS_PER_CREATE))
+    kind = kind_field(required=True)
+    category = Text(load_default="general", validate=validate.Length(1, 64), single_line=True)
+    title = Text(required=True, validate=validate.Length(1, 200))
+    body = Text(load_default="", validate=validate.Length(max=10_000))
+    link = Text(load_default="", validate=[validate.Length(max=500), safe_link], single_line=True)
+    dedupe_key = Text(load_default=None, allow_none=True, validate=validate.Length(1, 200),
+                      single_line=True)
+
+
+class Counts(ResponseSchema):
+    unread_count = fields.Integer(required=True)
+    dashboard = fields.Integer(required=True)
+    profile = fields.Integer(required=True)
+
+
+class NotificationOut(ResponseSchema):
+    id = fields.Integer(required=True)
+    kind = kind_field(required=True)
+    category = fields.String(required=True)
+    title = fields.String(required=True)
+    body = fields.String(required=True)
+    link = fields.String(required=True)
+    created_at = UtcDateTime(required=True)
+    read_at = UtcDateTime(required=True, allow_none=True)
+
+
+class NotificationPage(ResponseSchema):
+    items = fields.List(fields.Nested(NotificationOut), required=True)
+    next_cursor = fields.String(required=True, allow_none=True)
+
+
+class Created(ResponseSchema):
+    created = fields.Integer(required=True)
 
 
 def dump_notification(n) -> dict:

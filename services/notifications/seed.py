@@ -8,11 +8,11 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import delete, func, select
 
-from services.demo import DEFAULT_STUDENTS, DEMO_ADMIN_ID, student_ids
 from services.notifications import counts, service
 from services.notifications.db import db
 from services.notifications.models import Notification
 from shared.db import utcnow
+from shared.demo import DEFAULT_STUDENTS, DEMO_ADMIN_ID, MENTOR_BASE, student_ids
 from shared.locks import AlreadyRunning, command_lock
 
 # Seeded rows carry dedupe keys "demo:<n>": a second run inserts nothing, --reset finds them.
@@ -146,7 +146,7 @@ def seed_demo(students: int = DEFAULT_STUDENTS, per_student: int = DEFAULT_PER_S
 
 
 @click.command("seed-demo")
-@click.option("--students", type=click.IntRange(0, DEMO_ADMIN_ID - 1), default=DEFAULT_STUDENTS,
+@click.option("--students", type=click.IntRange(0, MENTOR_BASE - 1), default=DEFAULT_STUDENTS,
               show_default=True, help="Demo students 1..N get notifications.")
 @click.option("--per-student", type=click.IntRange(0, 1000), default=DEFAULT_PER_STUDENT,
               show_default=True, help="Notifications each demo user gets.")

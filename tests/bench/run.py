@@ -12,7 +12,7 @@ from pathlib import Path
 import redis
 import requests
 
-from gateway.stack import Stack
+from cohort.stack import Stack
 from services.notifications.routes import etag_of
 from tests.bench import dataset, report, users, wrk
 from tests.bench.cpu import Meter

@@ -9,7 +9,7 @@ import redis
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from gateway.stack import Stack
+from cohort.stack import Stack
 from tests.bench import wrk
 
 STACKS = ("on", "off", "baseline")  # cache on, cache off, the bare Flask app

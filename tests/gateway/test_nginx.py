@@ -7,7 +7,7 @@ import socket
 import pytest
 import requests
 
-from gateway.stack import Stack
+from cohort.stack import Stack
 from services import SERVICES
 from tests.gateway.support import assert_problem, free_ports
 from tests.support.servers import require_nginx

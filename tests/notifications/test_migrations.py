@@ -7,6 +7,7 @@ from sqlalchemy import inspect
 
 from services.notifications import create_app
 from services.notifications.db import db
+from shared.migrations import version_table
 from tests.support.databases import temporary_database
 
 INDEXES = {"ix_notifications_user_created", "ix_notifications_unread",
@@ -25,7 +26,8 @@ def test_upgrade_downgrade_upgrade(backend, tmp_path_factory):
             assert "notifications" in inspect(db.engine).get_table_names()
             with db.engine.connect() as conn:
                 diff = compare_metadata(MigrationContext.configure(conn, opts={
-                    "compare_type": True}), db.metadata)
+                    "compare_type": True, "version_table": version_table("notifications")}),
+                    db.metadata)
             db.engine.dispose()
     assert diff == []
 

@@ -25,10 +25,20 @@ def assert_problem(response, status, field=None):
     ("limit=101", "limit"),
     ("limit=ten", "limit"),
     ("unread=maybe", "unread"),
-    ("sort=oldest", "sort"),
 ])
 def test_bad_list_parameters(client, tokens, query, field):
     assert_problem(client.get(f"{LIST}?{query}", headers=tokens.user(1)), 400, field)
+
+
+def test_unknown_parameters_are_ignored_and_empty_values_are_not_given(client, tokens, notify):
+    notify([1])
+    # The contract's own example: empty optional values mean "not given".
+    for query in ("sort=oldest", "kind=&unread=true&limit=20&cursor=", "kind=&cursor=&limit="):
+        response = client.get(f"{LIST}?{query}", headers=tokens.user(1))
+        assert response.status_code == 200, (query, response.json)
+        assert len(response.json["items"]) == 1
+    response = client.post(f"{LIST}/read-all?kind=", headers=tokens.user(1))
+    assert response.status_code == 200 and response.json["unread_count"] == 0
 
 
 def test_limit_bounds_are_inclusive(client, tokens):

@@ -14,6 +14,7 @@ from sqlalchemy import String, func, select
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.exceptions import TooManyRequests
 
+from services import ServiceInfo
 from shared.app import create_service_app
 from shared.auth import current_principal, roles_required, service_required, user_required
 from shared.config import Setting, text
@@ -24,6 +25,7 @@ from shared.pagination import decode_cursor
 from shared.web import json_body
 
 NAME = "probe"
+INFO = ServiceInfo(NAME, 8099, module=__name__, seeded=False)
 CURSOR_SECRET = "probe-cursor-secret"
 
 db = make_db()
@@ -127,7 +129,7 @@ SETTINGS = [Setting("PROBE_FLAG_DIR", text, "", "folder of the /wait route's mar
 
 
 def create_app(config=None) -> Flask:
-    app = create_service_app(NAME, __name__, SETTINGS, config)
+    app = create_service_app(INFO, __name__, SETTINGS, config)
     register_db(app, db, str(Path(__file__).parent / "migrations"))
     app.register_blueprint(api)
     app.register_blueprint(internal)

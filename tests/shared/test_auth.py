@@ -74,7 +74,7 @@ def test_garbled_token_is_401(app, token):
 
 def test_wrong_signature_is_401(app):
     token = jwt.encode(claims(), OTHER_SECRET, algorithm="HS256")
-    assert "not valid" in refused(app.test_client().get("/api/probe/me",
+    assert "signature does not match" in refused(app.test_client().get("/api/probe/me",
                                                         headers=bearer(token)))["detail"]
 
 

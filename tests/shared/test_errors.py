@@ -107,7 +107,7 @@ def test_unexpected_exception_is_500_without_leaking(app, caplog):
     text = response.get_data(as_text=True)
     assert "hunter2" not in text
     assert "Traceback" not in text and "RuntimeError" not in text and ".py" not in text
-    assert set(body) == {"type", "title", "status", "detail", "instance"}
+    assert set(body) == {"type", "title", "status", "detail", "instance", "request_id"}
     # The operator gets the whole story in the log, with the request it belongs to.
     logged = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert logged and logged[0].exc_info and "hunter2" in str(logged[0].exc_info[1])

@@ -48,7 +48,8 @@ def test_unreachable_database_fails_readiness(make_app):
     assert body["status"] == "fail"
     (check,) = body["checks"]["database:responseTime"]
     assert check["status"] == "fail"
-    assert "OperationalError" in check["output"]
+    # The driver's text (host, port) goes to the log, not the public page.
+    assert check["output"] == "database unreachable"
     assert app.test_client().get("/health/live/").status_code == 200
 
 
@@ -58,7 +59,8 @@ def test_database_that_never_answers_fails_readiness_in_bounded_time(make_app,
     app = make_app(DATABASE_URL=f"postgresql://postgres@127.0.0.1:{unanswering_port}/none")
     response = app.test_client().get("/health/ready/")
     assert response.status_code == 503
-    assert "timeout" in response.get_json()["checks"]["database:responseTime"][0]["output"]
+    check = response.get_json()["checks"]["database:responseTime"][0]
+    assert check["output"] == "database unreachable"
 
 
 def test_unreachable_redis_only_warns(make_app):

@@ -6,7 +6,7 @@ from contextlib import contextmanager
 
 import requests
 
-from gateway.stack import Stack
+from cohort.stack import Stack
 from services import SERVICES
 from shared.flags import FLAGS
 from tests.conftest import Tokens

@@ -62,7 +62,7 @@ class Stack:
             raise ValueError(f"unknown services: {', '.join(sorted(unknown))}")
         self.service_ports = {n: (service_ports or {}).get(n, s.port) for n, s in SERVICES.items()}
         # The WSGI app gunicorn serves for each service; another one may stand in (a baseline).
-        self.apps = {n: f"{s.module}:create_app()" for n, s in SERVICES.items()} | dict(apps or {})
+        self.apps = {n: s.wsgi for n, s in SERVICES.items()} | dict(apps or {})
         self.workers = workers
         self.stop_grace = stop_grace
         self._processes: dict[str, subprocess.Popen] = {}

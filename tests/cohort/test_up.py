@@ -40,7 +40,7 @@ def free_port_block() -> int:
 
 def cohort_command() -> list[str]:
     script = Path(sys.executable).with_name("cohort")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "services.cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "cohort.cli"]
 
 
 class Output:

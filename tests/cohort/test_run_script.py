@@ -10,8 +10,8 @@ def test_no_arguments_or_options_start_the_system():
 
 
 def test_test_runs_pytest_with_its_arguments():
-    assert run.command_for(["test", "tests/cli", "-q"]) == [str(run.BIN / "pytest"),
-                                                            "tests/cli", "-q"]
+    assert run.command_for(["test", "tests/cohort", "-q"]) == [str(run.BIN / "pytest"),
+                                                            "tests/cohort", "-q"]
 
 
 def test_a_cohort_command_runs_as_given():

@@ -10,13 +10,13 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import create_engine, func, inspect, select
 
-from services.cli import cohort
-from services.demo import DEMO_ADMIN_ID
+from cohort.cli import cohort
+from cohort.operations import build_apps, seed_apps
 from services.notifications.models import Notification
-from services.operations import build_apps, seed_apps
 from shared.auth import TokenVerifier
 from shared.config import common_settings, load_settings
 from shared.db import sqlalchemy_url, utcnow
+from shared.demo import DEMO_ADMIN_ID
 from tests.support.databases import temporary_database
 
 SECRET = "a-test-secret-long-enough-for-hs256-keys"
@@ -116,7 +116,8 @@ def test_migrate_dry_run_then_migrate_twice(database):
 
     first = invoke("migrate", "--verbose", env=env)
     assert "notifications: upgraded empty -> 0001" in first.output
-    assert {"notifications", "alembic_version"} <= set(inspect(engine).get_table_names())
+    tables = set(inspect(engine).get_table_names())
+    assert {"notifications", "alembic_version_notifications"} <= tables
     second = invoke("migrate", env=env)
     assert second.exit_code == 0
     assert "notifications: up to date (0001)" in second.output

@@ -8,11 +8,11 @@ from contextlib import contextmanager
 import click
 from flask import Flask
 
+from cohort.operations import build_apps, migrate_app, seed_apps
 from services import SERVICES
-from services.demo import DEMO_ADMIN_ID, DEMO_STUDENT_ID, cohort_of
-from services.operations import build_apps, migrate_app, seed_apps
 from shared.auth import mint_token
-from shared.config import VAR_DIR
+from shared.config import DEV_SERVICE_TOKEN, VAR_DIR
+from shared.demo import DEMO_ADMIN_ID, DEMO_MENTOR_ID, DEMO_STUDENT_ID, cohort_of
 
 DEMO_TOKEN_TTL = 24 * 3600
 TOPOLOGIES = ("auto", "embedded", "full")
@@ -22,7 +22,7 @@ def resolve_topology(topology: str) -> str:
     """auto: the full topology when nginx is installed (gunicorn always is), else embedded."""
     if topology != "auto":
         return topology
-    from gateway.stack import StackError, nginx_binary
+    from cohort.stack import StackError, nginx_binary
 
     try:
         nginx_binary()
@@ -32,24 +32,29 @@ def resolve_topology(topology: str) -> str:
 
 
 def prepare(apps: dict[str, Flask], students: int, seed: bool, verbose: bool) -> None:
-    """Migrate every database, then seed the empty ones."""
+    """Migrate every database, then seed the empty ones, saying what it does as it goes."""
+    click.echo("Migrating the databases ...")
     for app in apps.values():
-        click.echo(migrate_app(app))
+        click.echo(f"  {migrate_app(app)}")
     if seed:
+        click.echo(f"Loading demo data for {students:,} students into empty databases ...")
         seed_apps(apps, students, only_empty=True, log=click.echo if verbose else None)
 
 
-def _try_lines(base_url: str) -> list[str]:
-    auth = '-H "Authorization: Bearer $STUDENT_TOKEN"'
-    return [
-        f"curl -s {base_url}/health/notifications/",
-        f"curl -s {auth} {base_url}/api/notifications/unread-count",
-        f'curl -s {auth} "{base_url}/api/notifications?unread=true&limit=3"',
-        f"curl -s -X POST {auth} {base_url}/api/notifications/read-all",
-    ]
+def try_lines(base_url: str, internal_url: str) -> list[str]:
+    """Each service's health page and the registry's lines to try, ready to paste."""
+    auth = 'Authorization: Bearer ${}'
+    headers = {role: f'-H "{auth.format(role.upper() + "_TOKEN")}"'
+               for role in ("student", "mentor", "admin", "service")}
+    lines = []
+    for name, info in SERVICES.items():
+        lines.append(f"curl -s {base_url}/health/{name}/")
+        lines += [line.format(base=base_url, internal=internal_url, **headers)
+                  for line in info.try_lines]
+    return lines
 
 
-def banner(base_url: str, topology: str, config: dict) -> str:
+def banner(base_url: str, internal_url: str, topology: str, config: dict) -> str:
     """What `up` prints once the system answers: the URL, demo tokens, lines to try."""
     lines = [f"Cohort Scale is up at {base_url}/ ({topology})", f"Data: {VAR_DIR}", ""]
     if config["JWT_PUBLIC_KEY"]:
@@ -58,11 +63,16 @@ def banner(base_url: str, topology: str, config: dict) -> str:
     else:
         student = mint_token(config, DEMO_STUDENT_ID, "student", cohort_of(DEMO_STUDENT_ID),
                              DEMO_TOKEN_TTL)
+        mentor = mint_token(config, DEMO_MENTOR_ID, "mentor", cohort_of(DEMO_STUDENT_ID),
+                            DEMO_TOKEN_TTL)
         admin = mint_token(config, DEMO_ADMIN_ID, "admin", None, DEMO_TOKEN_TTL)
         lines += [f"Demo tokens (valid {DEMO_TOKEN_TTL // 3600} hours):",
                   f"  export STUDENT_TOKEN={student}  # student {DEMO_STUDENT_ID}",
+                  f"  export MENTOR_TOKEN={mentor}  # mentor {DEMO_MENTOR_ID}, their cohort",
                   f"  export ADMIN_TOKEN={admin}  # admin {DEMO_ADMIN_ID}"]
-    lines += ["", "Try:", *(f"  {line}" for line in _try_lines(base_url)), "",
+    if config["SERVICE_TOKEN"] == DEV_SERVICE_TOKEN:
+        lines.append(f"  export SERVICE_TOKEN={DEV_SERVICE_TOKEN}  # services, on /internal/")
+    lines += ["", "Try:", *(f"  {line}" for line in try_lines(base_url, internal_url)), "",
               f"The health page: {base_url}/   Ctrl-C stops everything."]
     return "\n".join(lines)
 
@@ -89,8 +99,8 @@ def _connect_host(host: str) -> str:
     return {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
 
 
-def _announce(base_url: str, topology: str, apps: dict[str, Flask]) -> None:
-    click.echo(banner(base_url, topology, next(iter(apps.values())).config))
+def _announce(base_url: str, internal_url: str, topology: str, apps: dict[str, Flask]) -> None:
+    click.echo(banner(base_url, internal_url, topology, next(iter(apps.values())).config))
     sys.stdout.flush()
 
 
@@ -108,15 +118,15 @@ def run_embedded(host: str, port: int, students: int, seed: bool, verbose: bool)
     apps = build_apps(SERVICES_URL=base_url)
     prepare(apps, students, seed, verbose)
     dispatcher.apps.update(apps)
-    _announce(base_url, "embedded: every service in this process", apps)
+    _announce(base_url, base_url, "embedded: every service in this process", apps)
     with stops_on_signals():
         server.serve_forever()  # returns on Ctrl-C, the socket closed
     click.echo("stopped")
 
 
 def run_full(host: str, port: int, students: int, seed: bool, verbose: bool) -> None:
-    """nginx and one gunicorn per service (gateway.stack); logs under var/stack/logs."""
-    from gateway.stack import Stack, StackError
+    """nginx and one gunicorn per service (cohort.stack); logs under var/stack/logs."""
+    from cohort.stack import Stack, StackError
 
     if port == 0:
         raise click.ClickException("the full topology needs a fixed --port")
@@ -131,7 +141,8 @@ def run_full(host: str, port: int, students: int, seed: bool, verbose: bool) -> 
         try:
             stack.start()
             stack.wait_ready()
-            _announce(stack.base_url, "full: nginx + one gunicorn per service", apps)
+            _announce(stack.base_url, stack.internal_url, "full: nginx + one gunicorn per service",
+                      apps)
             click.echo(f"Logs: {stack.log_path('nginx').parent}")
             name = stack.wait()
             raise click.ClickException(f"{name} exited; its log ends:\n{stack.log_tail(name)}")

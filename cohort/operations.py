@@ -1,8 +1,5 @@
 """What the `cohort` command does to every service: build its app, migrate, seed."""
 
-import importlib
-import importlib.util
-import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -15,22 +12,14 @@ from flask_migrate import upgrade
 from services import SERVICES
 from shared.config import ConfigError
 from shared.locks import AlreadyRunning, command_lock
-
-
-def service_config(name: str, **config) -> dict:
-    """Config overrides for one service run in this process.
-
-    `<SERVICE>_DATABASE_URL` (NOTIFICATIONS_DATABASE_URL, ...) gives each service its own
-    database here, where a plain DATABASE_URL would point every service at the same one.
-    """
-    url = os.environ.get(f"{name.upper()}_DATABASE_URL")
-    return {**config, "DATABASE_URL": url} if url else dict(config)
+from shared.migrations import version_table
 
 
 def build_apps(names: Iterable[str] = (), **config) -> dict[str, Flask]:
-    """Each service's app (all of them when `names` is empty), configured as it runs."""
+    """Each service's app (all of them when `names` is empty), configured as it runs: each
+    reads <SERVICE>_DATABASE_URL (and any <SERVICE>_ setting) before the plain variable."""
     try:
-        return {n: SERVICES[n].create_app(service_config(n, **config)) for n in names or SERVICES}
+        return {n: SERVICES[n].create_app(dict(config)) for n in names or SERVICES}
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -41,7 +30,8 @@ def _current_revision(app: Flask) -> str | None:
     if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
         return None  # connecting would create the file: a dry run must not
     with db.engine.connect() as conn:
-        return ",".join(MigrationContext.configure(conn).get_current_heads()) or None
+        context = MigrationContext.configure(conn, opts={"version_table": version_table(app.name)})
+        return ",".join(context.get_current_heads()) or None
 
 
 def migrate_app(app: Flask, dry_run: bool = False) -> str:
@@ -65,14 +55,15 @@ def migrate_app(app: Flask, dry_run: bool = False) -> str:
 
 def _seeders(apps: dict[str, Flask]):
     for name, app in apps.items():
-        if importlib.util.find_spec(f"services.{name}.seed"):
-            yield app, importlib.import_module(f"services.{name}.seed")
+        module = SERVICES[name].seed_module()
+        if module is not None:
+            yield app, module
 
 
 def seed_apps(apps: dict[str, Flask], students: int, options: dict | None = None, *,
               reset: bool = False, dry_run: bool = False, only_empty: bool = False,
               log: Callable[[str], None] | None = None) -> None:
-    """Run each service's seed_demo (services/<name>/seed.py) and echo its report.
+    """Run each service's seed_demo (its seed.py, as the registry says) and echo its report.
 
     `options` maps a service name to its own seed_demo keywords; `only_empty` leaves a
     service that holds any data alone.

@@ -5,12 +5,12 @@ from datetime import UTC, datetime, timedelta
 
 import click
 
+from cohort.launch import TOPOLOGIES, resolve_topology, run_embedded, run_full
+from cohort.operations import build_apps, migrate_app, seed_apps
 from services import SERVICES
-from services.demo import DEFAULT_STUDENTS, DEMO_ADMIN_ID
-from services.launch import TOPOLOGIES, resolve_topology, run_embedded, run_full
-from services.operations import build_apps, migrate_app, seed_apps
 from shared.auth import ROLES, mint_token
 from shared.config import ConfigError, common_settings, load_settings
+from shared.demo import DEFAULT_STUDENTS, MENTOR_BASE
 
 verbose_option = click.option("--verbose", is_flag=True, help="Report each step.")
 dry_run_option = click.option("--dry-run", is_flag=True,
@@ -19,7 +19,7 @@ services_option = click.option(
     "--service", "names", multiple=True, type=click.Choice(list(SERVICES)),
     help="Only this service (repeatable); default: every service.")
 students_option = click.option(
-    "--students", type=click.IntRange(0, DEMO_ADMIN_ID - 1), default=DEFAULT_STUDENTS,
+    "--students", type=click.IntRange(0, MENTOR_BASE - 1), default=DEFAULT_STUDENTS,
     show_default=True, help="Demo students 1..N.")
 
 
