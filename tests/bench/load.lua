@@ -4,8 +4,11 @@
 -- BENCH_MODE picks the request: count, etag (count with If-None-Match: the user's current
 -- ETag), list (first page), read (mark one of the user's notifications read), or mixed (90%
 -- polls with the ETag, 8% mark read, 2% mark all read), or sweep (count, each thread taking
--- the users in turn: BENCH_THREADS threads visit every user once). At the end one line
--- "BENCH_RESULT {json}" reports the totals and latency percentiles in microseconds.
+-- the users in turn: BENCH_THREADS threads visit every user once). BENCH_MODE=requests plays
+-- any service's requests instead: BENCH_REQUESTS names a file of lines
+-- "METHOD<TAB>PATH<TAB>Name: value|Name: value<TAB>BODY" (headers and body may be empty), and
+-- each request is a random line. At the end one line "BENCH_RESULT {json}" reports the
+-- totals and latency percentiles in microseconds.
 
 local mode = os.getenv("BENCH_MODE") or "count"
 local users_file = os.getenv("BENCH_USERS")
@@ -22,9 +25,30 @@ function setup(thread)
 end
 
 local tokens, etags, ids = {}, {}, {}
+local prepared = {}
+
+local function load_requests(path)
+  for line in io.lines(path) do
+    local method, target, header_text, body = line:match("^([^\t]+)\t([^\t]+)\t([^\t]*)\t?(.*)$")
+    if method then
+      local headers = {}
+      for name, value in header_text:gmatch("([^:|]+): ([^|]*)") do
+        headers[name] = value
+      end
+      table.insert(prepared, wrk.format(method, target, headers, body ~= "" and body or nil))
+    end
+  end
+  if #prepared == 0 then
+    error("no requests in " .. tostring(path))
+  end
+end
 
 function init(args)
   math.randomseed(os.time() * 1000 + thread_number)
+  if mode == "requests" then
+    load_requests(os.getenv("BENCH_REQUESTS"))
+    return
+  end
   for line in io.lines(users_file) do
     local token, etag, id = line:match("^(%S+) (%S+) (%S+)$")
     if token then
@@ -52,6 +76,9 @@ local function post(path, i)
 end
 
 function request()
+  if mode == "requests" then
+    return prepared[math.random(#prepared)]
+  end
   local i = math.random(#tokens)
   if mode == "count" then
     return poll(i, false)

@@ -56,7 +56,9 @@ def parse(output: str) -> Result:
 
 def run(url: str, mode: str, users_file: Path, *, duration: float, connections: int,
         threads: int = 2, timeout: float = 5.0) -> Result:
-    """Run wrk for `duration` seconds at `connections` connections; loopback URLs only."""
+    """Run wrk for `duration` seconds at `connections` connections; loopback URLs only.
+
+    Mode "requests" plays the lines of `users_file` as they are (see load.lua)."""
     if not url.startswith(("http://127.", "http://localhost", "http://[::1]")):
         raise ValueError(f"the benchmark only targets loopback addresses, not {url}")
     binary = wrk_binary()
@@ -67,7 +69,7 @@ def run(url: str, mode: str, users_file: Path, *, duration: float, connections: 
     args = [binary, "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s",
             "--timeout", f"{timeout:g}s", "-s", str(SCRIPT), url]
     env = {**os.environ, "BENCH_MODE": mode, "BENCH_USERS": str(users_file),
-           "BENCH_THREADS": str(threads)}
+           "BENCH_REQUESTS": str(users_file), "BENCH_THREADS": str(threads)}
     done = subprocess.run(args, env=env, capture_output=True, text=True,
                           timeout=seconds + timeout + 60)
     if done.returncode != 0:
