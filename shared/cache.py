@@ -141,6 +141,9 @@ class FailOpenCache:
     def set_many(self, mapping: dict, timeout: int) -> bool:
         return bool(self._call([], self.backend.set_many, mapping, timeout, write=True))
 
+    def delete_many(self, *keys: str) -> bool:
+        return bool(self._call(False, self.backend.delete_many, *keys, write=True))
+
     def ping(self) -> bool:
         """Whether the backend answers now (for readiness); ignores the breaker."""
         try:

@@ -1,0 +1,207 @@
+"""The summary tables, recomputed set-based: a few passes over the facts, none per student.
+
+Everything is written in one transaction (on PostgreSQL at REPEATABLE READ, so every pass
+reads one snapshot): readers keep seeing the previous rows until it commits, then all the new
+ones at once. The run is recorded in the same transaction.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import bindparam, text
+
+from services.analytics import scope as scopes
+from services.analytics.db import db
+from services.analytics.figures import (
+    COHORT,
+    DAYS,
+    HIST_NAMES,
+    WEEKS,
+    Windows,
+    cohort_days,
+    names,
+    queue,
+    review_hours,
+    student_review_weeks,
+    student_totals,
+)
+from services.analytics.live import CURRENT_COHORT
+from services.analytics.sql import duration, is_postgres, json_array, time_param
+from shared.db import utcnow
+
+TEMP = ("analytics_tmp_s", "analytics_tmp_r", "analytics_tmp_ds", "analytics_tmp_dr",
+        "analytics_tmp_p")
+
+
+@dataclass
+class Report:
+    """What a run did (or would do)."""
+
+    kind: str
+    covered: str
+    rows: int = 0
+    watermark: int = 0
+    seconds: float = 0.0
+    dry_run: bool = False
+
+    def __str__(self) -> str:
+        if self.dry_run:
+            return f"recompute-analytics ({self.kind}) would recompute {self.covered}"
+        return (f"recompute-analytics ({self.kind}): {self.covered}, {self.rows} rows in "
+                f"{self.seconds:.2f} s, watermark {self.watermark}")
+
+
+def _filter(column: str, ids, name: str) -> str:
+    return "true" if ids is None else f"{column} IN :{name}"
+
+
+class _Pass:
+    """Runs the statements of one recompute on one connection, with its parameters."""
+
+    def __init__(self, conn, scope: scopes.Scope, windows: Windows, log):
+        self.conn, self.scope, self.log = conn, scope, log
+        self.params = windows.params(conn)
+        self.lists = {"students": scope.students, "cohorts": scope.cohorts,
+                      "mentors": scope.mentors}
+
+    def run(self, statement: str, what: str = "") -> int:
+        query, params = text(statement), dict(self.params)
+        for name, ids in self.lists.items():
+            if ids is not None and f":{name}" in statement:
+                query = query.bindparams(bindparam(name, expanding=True))
+                params[name] = sorted(ids) or [0]
+        count = self.conn.execute(query, params).rowcount
+        if self.log and what:
+            self.log(f"  {what}: {count} rows")
+        return max(count, 0)
+
+    def temp(self, name: str, select: str) -> None:
+        self.run(f"CREATE TEMP TABLE {name} AS {select}", f"staged {name}")
+        if is_postgres(self.conn):
+            self.conn.execute(text(f"ANALYZE {name}"))
+
+
+def _students(p: _Pass) -> int:
+    s = p.scope
+    where = _filter("s.student_id", s.students, "students")
+    p.temp("analytics_tmp_s", student_totals(where))
+    p.temp("analytics_tmp_r", student_review_weeks(where))
+    ids = ("SELECT student_id FROM analytics_memberships UNION SELECT student_id FROM "
+           "analytics_mentorships UNION SELECT student_id FROM analytics_tmp_s")
+    if not s.full:
+        ids = f"SELECT student_id FROM ({ids}) a WHERE student_id IN :students"
+    weekly = json_array(p.conn, [f"coalesce(t.{n}, 0)" for n in names("ws", WEEKS)]
+                        + [f"coalesce(r.{n}, 0)" for n in names("wr", WEEKS)])
+    p.run("DELETE FROM analytics_student_summaries WHERE "
+          + _filter("student_id", s.students, "students"))
+    return p.run(
+        "INSERT INTO analytics_student_summaries (student_id, cohort_id, submissions, reviewed, "
+        "approved, score_sum, last_submission_at, weekly, computed_at) "
+        f"SELECT i.student_id, {CURRENT_COHORT.replace(':student', 'i.student_id')}, "
+        "coalesce(t.submissions, 0), coalesce(t.reviewed, 0), coalesce(t.approved, 0), "
+        f"coalesce(t.score_sum, 0), t.last_at, {weekly}, :now FROM ({ids}) i "
+        "LEFT JOIN analytics_tmp_s t ON t.student_id = i.student_id "
+        "LEFT JOIN analytics_tmp_r r ON r.student_id = i.student_id", "student summaries")
+
+
+def _cohorts(p: _Pass) -> int:
+    s = p.scope
+    where = _filter("m.cohort_id", s.cohorts, "cohorts")
+    submissions, reviews = cohort_days(where)
+    p.temp("analytics_tmp_ds", submissions)
+    p.temp("analytics_tmp_dr", reviews)
+    histogram = json_array(p.conn, [f"c.{n}" for n in HIST_NAMES])
+    daily = json_array(p.conn, [f"coalesce(ds.{n}, 0)" for n in names("ds", DAYS)]
+                       + [f"coalesce(dr.{n}, 0)" for n in names("dr", DAYS)])
+    figures = (
+        f"SELECT k.cohort_id, {', '.join(COHORT)} FROM (SELECT DISTINCT cohort_id FROM "
+        f"analytics_memberships m WHERE {where}) k LEFT JOIN analytics_memberships m "
+        "ON m.cohort_id = k.cohort_id AND m.status = 'enrolled' "
+        "LEFT JOIN analytics_tmp_s t ON t.student_id = m.student_id GROUP BY k.cohort_id")
+    p.run("DELETE FROM analytics_cohort_summaries WHERE "
+          + _filter("cohort_id", s.cohorts, "cohorts"))
+    return p.run(
+        "INSERT INTO analytics_cohort_summaries (cohort_id, students, active_last_7_days, "
+        "submissions, reviewed, approved, score_sum, histogram, oldest_pending_at, daily, "
+        "computed_at) SELECT c.cohort_id, c.students, c.active, c.submissions, c.reviewed, "
+        f"c.approved, c.score_sum, {histogram}, c.oldest_pending, {daily}, :now "
+        f"FROM ({figures}) c LEFT JOIN analytics_tmp_ds ds ON ds.cohort_id = c.cohort_id "
+        "LEFT JOIN analytics_tmp_dr dr ON dr.cohort_id = c.cohort_id", "cohort summaries")
+
+
+def _mentors(p: _Pass) -> int:
+    s = p.scope
+    picked = review_hours(_filter("s.first_mentor_id", s.mentors, "mentors"),
+                          duration(p.conn, "s.first_reviewed_at", "s.created_at"))
+    p.temp("analytics_tmp_p", picked)
+    recent = ("SELECT mentor_id, count(*) AS reviews FROM analytics_reviews "
+              f"WHERE reviewed_at >= :a7 AND {_filter('mentor_id', s.mentors, 'mentors')} "
+              "GROUP BY mentor_id")
+    ids = ("SELECT mentor_id FROM analytics_mentorships UNION SELECT mentor_id FROM "
+           f"analytics_tmp_p UNION SELECT mentor_id FROM ({recent}) r7")
+    if not s.full:
+        ids = f"SELECT mentor_id FROM ({ids}) a WHERE mentor_id IN :mentors"
+    at = {50: "p.rn = (p.n + 1) / 2", 90: "p.rn = (9 * p.n + 9) / 10"}
+    ranks = ", ".join(f"max(p.{column}) FILTER (WHERE {at[rank]})"
+                      for rank in (50, 90) for column in ("created_at", "first_reviewed_at"))
+    mentor_filter = _filter("mentor_id", s.mentors, "mentors")
+    p.run(f"DELETE FROM analytics_mentor_summaries WHERE {mentor_filter}")
+    p.run(f"DELETE FROM analytics_mentor_queue WHERE {mentor_filter}")
+    rows = p.run(
+        "INSERT INTO analytics_mentor_summaries (mentor_id, p50_created_at, p50_reviewed_at, "
+        "p90_created_at, p90_reviewed_at, reviews_last_7_days, computed_at) "
+        f"SELECT i.mentor_id, {ranks}, coalesce(max(r7.reviews), 0), :now FROM ({ids}) i "
+        "LEFT JOIN analytics_tmp_p p ON p.mentor_id = i.mentor_id "
+        f"LEFT JOIN ({recent}) r7 ON r7.mentor_id = i.mentor_id GROUP BY i.mentor_id",
+        "mentor summaries")
+    waiting = queue(_filter("m.mentor_id", s.mentors, "mentors"), per_mentor=True)
+    return rows + p.run(
+        "INSERT INTO analytics_mentor_queue (mentor_id, submission_id, student_id, "
+        f"submitted_at) SELECT mentor_id, submission_id, student_id, created_at FROM ({waiting}) q",
+        "queue entries")
+
+
+def _drop_temp(conn) -> None:
+    for name in TEMP:
+        conn.execute(text(f"DROP TABLE IF EXISTS {name}"))
+
+
+def recompute(*, cohort: int | None = None, full: bool = False, dry_run: bool = False,
+              now: datetime | None = None, log=None) -> Report:
+    """Recompute the summaries (incremental unless `full` or `cohort`); callers hold the
+    command lock."""
+    started = utcnow()
+    now = now or started
+    engine = db.engine
+    with engine.connect() as conn:
+        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        mark, previous = scopes.watermark(conn), scopes.last_watermark(conn)
+        if cohort is not None:
+            scope = scopes.for_cohort(conn, cohort, previous or 0)
+        elif full:
+            scope = scopes.Scope(previous=previous or 0)
+        else:
+            scope = scopes.since(conn, previous)
+    report = Report(scope.kind, scope.describe(), watermark=mark, dry_run=dry_run)
+    if dry_run:
+        return report
+    options = {"isolation_level": "REPEATABLE READ"} if engine.dialect.name == "postgresql" else {}
+    with engine.connect().execution_options(**options) as conn, conn.begin():
+        if is_postgres(conn):
+            conn.execute(text("SET LOCAL work_mem = '256MB'"))
+        _drop_temp(conn)
+        p = _Pass(conn, scope, Windows(now), log)
+        students, cohorts, mentors = _students(p), _cohorts(p), _mentors(p)
+        report.rows = students + cohorts + mentors
+        _drop_temp(conn)
+        finished = utcnow()
+        conn.execute(text(
+            "INSERT INTO analytics_runs (kind, started_at, finished_at, watermark, cohorts, "
+            "students, mentors, rows) VALUES (:kind, :started, :finished, :mark, :c, :s, :m, "
+            ":rows)"), {
+            "kind": scope.kind, "started": time_param(conn, started),
+            "finished": time_param(conn, finished),
+            "mark": mark if scope.kind != "cohort" else scope.previous,
+            "c": cohorts, "s": students, "m": mentors, "rows": report.rows})
+    report.seconds = (utcnow() - started).total_seconds()
+    return report
