@@ -4,6 +4,7 @@ import pytest
 
 from services.analytics import create_app
 from tests.support.databases import empty_tables, migrate, temporary_database
+from tests.support.servers import closed_port
 
 EVENTS = "/internal/analytics/events"
 
@@ -21,7 +22,8 @@ def make_app(database_url):
     apps = []
 
     def make(**overrides):
-        overrides.setdefault("CACHE_URL", "null://")
+        # Gamification is nowhere unless a test starts one: its figures are unavailable.
+        overrides.setdefault("SERVICES_URL", f"http://127.0.0.1:{closed_port()}")
         app = create_app({"DATABASE_URL": database_url, "COHORT_ENV": "test", **overrides})
         apps.append(app)
         return app
