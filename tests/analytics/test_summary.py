@@ -87,9 +87,9 @@ def test_one_cohort_and_dry_run(summary_app, send, tokens):
     run(runner, "recompute-analytics", "--full")
     send([event("new", "submission.created", NOW, submission_id=98, student_id=1,
                 assignment_id=1)])
-    code, output = run(runner, "recompute-analytics", "--dry-run")
+    _, output = run(runner, "recompute-analytics", "--dry-run")
     assert "would recompute 1 cohorts" in output
-    code, output = run(runner, "recompute-analytics", "--cohort", "1")
+    _, output = run(runner, "recompute-analytics", "--cohort", "1")
     assert "(cohort)" in output
     with summary_app.app_context():
         marks = db.session.execute(text(
