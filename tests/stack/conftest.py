@@ -3,6 +3,7 @@
 import itertools
 import uuid
 from contextlib import contextmanager
+from pathlib import Path
 
 import requests
 
@@ -11,6 +12,7 @@ from services import SERVICES
 from shared.flags import FLAGS
 from tests.conftest import Tokens
 from tests.gateway.support import free_ports
+from tests.support.databases import migrate
 from tests.support.servers import require_nginx
 
 JWT_SECRET = "stack-tests-jwt-secret-not-the-dev-one"
@@ -27,10 +29,25 @@ def stack_env(**extra: str) -> dict[str, str]:
     }
 
 
+def own_databases(workdir, env: dict[str, str]) -> dict[str, str]:
+    """`env` with a migrated SQLite database for every registered service it gives none:
+    each service starts in production mode, which requires its own DATABASE_URL."""
+    env = dict(env)
+    for name, info in SERVICES.items():
+        variable = f"{info.env_prefix}DATABASE_URL"
+        if variable not in env:
+            path = Path(workdir) / "databases" / f"{name}.db"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            env[variable] = f"sqlite:///{path}"
+            migrate(info.create_app, env[variable])
+    return env
+
+
 @contextmanager
 def running_stack(workdir, env: dict[str, str]):
     """A started and ready Stack; stopped (every process reaped) on the way out."""
     require_nginx()
+    env = own_databases(workdir, env)
     port, internal, *ports = free_ports(2 + len(SERVICES))
     stack = Stack(workdir, env, port=port, internal_port=internal, workers=2,
                   service_ports=dict(zip(SERVICES, ports, strict=True)))
