@@ -32,6 +32,7 @@ class Event:
     type: str
     occurred_at: datetime
     data: dict
+    index: int = 0  # its place in the batch, for error messages
 
     @property
     def key(self) -> tuple[datetime, str]:
@@ -90,7 +91,7 @@ def _data(kind: str, raw) -> dict:
     return raw
 
 
-def parse_event(raw) -> Event:
+def parse_event(raw, index: int = 0) -> Event:
     """The event, or Invalid saying what is wrong with it first."""
     if not isinstance(raw, dict):
         raise Invalid("each event must be an object")
@@ -104,7 +105,7 @@ def parse_event(raw) -> Event:
     kind = raw["type"]
     if kind not in TYPES:
         raise Invalid(f"type must be one of {', '.join(TYPES)}")
-    return Event(event_id, kind, _time(raw["occurred_at"]), _data(kind, raw["data"]))
+    return Event(event_id, kind, _time(raw["occurred_at"]), _data(kind, raw["data"]), index)
 
 
 def parse_events(raws: list) -> tuple[list[Event], list[dict]]:
@@ -112,12 +113,16 @@ def parse_events(raws: list) -> tuple[list[Event], list[dict]]:
     events, errors = [], []
     for index, raw in enumerate(raws):
         try:
-            events.append(parse_event(raw))
+            events.append(parse_event(raw, index))
         except Invalid as exc:
             shown = raw.get("id") if isinstance(raw, dict) else None
             try:
                 shown = _event_id(shown)
             except Invalid:
                 shown = None  # not an id we could echo safely
-            errors.append({"index": index, "id": shown, "detail": str(exc)})
+            errors.append(error(index, shown, str(exc)))
     return events, errors
+
+
+def error(index: int, event_id: str | None, detail: str) -> dict:
+    return {"index": index, "id": event_id, "detail": detail}

@@ -81,23 +81,27 @@ def names(prefix: str, count: int) -> list[str]:
     return [f"{prefix}{k}" for k in range(count)]
 
 
-def student_totals(where: str, group: bool = True) -> str:
+def student_totals(where: str, group: bool = True, weeks: bool = True) -> str:
     """Per student (or, ungrouped, for the one student `where` picks): totals, the
-    histogram and the weekly submissions."""
-    columns = ", ".join(TOTALS + HISTOGRAM + WEEK_SUBMISSIONS)
+    histogram and (with `weeks`) the weekly submissions."""
+    columns = ", ".join(TOTALS + HISTOGRAM + (WEEK_SUBMISSIONS if weeks else []))
     head = "s.student_id, " if group else ""
     tail = " GROUP BY s.student_id" if group else ""
     return (f"SELECT {head}{columns} FROM analytics_submissions s "
             f"WHERE s.created_at IS NOT NULL AND {where}{tail}")
 
 
-def student_review_weeks(where: str, group: bool = True) -> str:
-    """Per student: reviews made on their submissions in each of the 12 weeks."""
-    head = "s.student_id, " if group else ""
-    tail = " GROUP BY s.student_id" if group else ""
-    return (f"SELECT {head}{', '.join(WEEK_REVIEWS)} FROM analytics_reviews r "
-            "JOIN analytics_submissions s ON s.submission_id = r.submission_id "
-            f"WHERE r.reviewed_at >= :w0 AND s.created_at IS NOT NULL AND {where}{tail}")
+# Whose a review is: the student copied onto it, or, for a review stored before its
+# submission, the submission's (null while that has not arrived).
+REVIEW_OWNER = ("coalesce(r.student_id, (SELECT o.student_id FROM analytics_submissions o "
+                "WHERE o.submission_id = r.submission_id))")
+
+
+def reviews_of(test: str) -> str:
+    """Reviews whose owner passes `test` ("= :student", "IN :students", "IN (SELECT ...)"),
+    written so that indexes serve it."""
+    return (f"(r.student_id {test} OR (r.student_id IS NULL AND r.submission_id IN "
+            f"(SELECT o.submission_id FROM analytics_submissions o WHERE o.student_id {test})))")
 
 
 # Over members `m` of a cohort and their totals `t`: the cohort's figures.
@@ -115,21 +119,7 @@ COHORT_NAMES = ["students", "active", "submissions", "reviewed", "approved", "sc
                 "oldest_pending", *HIST_NAMES]
 
 
-def cohort_days(where: str, group: bool = True) -> tuple[str, str]:
-    """Per cohort: submissions created and reviews made by its current students each day."""
-    head = "m.cohort_id, " if group else ""
-    tail = " GROUP BY m.cohort_id" if group else ""
-    members = (f"JOIN analytics_memberships m ON m.student_id = s.student_id "
-               f"AND m.status = {ENROLLED}")
-    submissions = (f"SELECT {head}{', '.join(DAY_SUBMISSIONS)} FROM analytics_submissions s "
-                   f"{members} WHERE s.created_at >= :d0 AND {where}{tail}")
-    reviews = (f"SELECT {head}{', '.join(DAY_REVIEWS)} FROM analytics_reviews r "
-               "JOIN analytics_submissions s ON s.submission_id = r.submission_id "
-               f"{members} WHERE r.reviewed_at >= :d0 AND {where}{tail}")
-    return submissions, reviews
-
-
-def review_hours(where: str, duration: str) -> str:
+def review_hours(where: str, duration: str, source: str = "analytics_submissions") -> str:
     """Per mentor: the submissions at the nearest-rank p50 (rank (n+1)/2) and p90 (rank
     (9n+9)/10) of creation-to-first-review time, over their first reviews of the last 30
     days; `duration` is sql.duration() of the two times."""
@@ -138,7 +128,7 @@ def review_hours(where: str, duration: str) -> str:
         "SELECT s.first_mentor_id AS mentor_id, s.created_at, s.first_reviewed_at, "
         f"row_number() OVER (PARTITION BY s.first_mentor_id ORDER BY {duration}, "
         "s.submission_id) AS rn, count(*) OVER (PARTITION BY s.first_mentor_id) AS n "
-        "FROM analytics_submissions s WHERE s.first_reviewed_at >= :a30 "
+        f"FROM {source} s WHERE s.first_reviewed_at >= :a30 "
         f"AND s.created_at IS NOT NULL AND {where}) q "
         "WHERE rn = (n + 1) / 2 OR rn = (9 * n + 9) / 10")
 

@@ -8,10 +8,10 @@ Facts are upserted by their natural keys and keep whichever event is latest by
 
 import zlib
 
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 
 from services.analytics.db import db
-from services.analytics.events import Event
+from services.analytics.events import Event, error
 from services.analytics.sql import is_postgres, rows_param, rows_source, time_param
 from shared.db import utcnow
 
@@ -115,6 +115,8 @@ def _upsert_submissions(conn, events: list[Event]) -> None:
 
 
 def _insert_reviews(conn, events: list[Event]) -> None:
+    """Every new review, with its submission's student when the submission is known (the
+    submissions of this batch are written already)."""
     rows = [{"event_id": e.id, "submission_id": e.data["submission_id"],
              "mentor_id": e.data["mentor_id"], "reviewed_at": e.occurred_at,
              "score": e.data["score"], "outcome": e.data["outcome"]}
@@ -124,10 +126,41 @@ def _insert_reviews(conn, events: list[Event]) -> None:
     columns = [("event_id", "text"), ("submission_id", "bigint"), ("mentor_id", "bigint"),
                ("reviewed_at", "timestamptz"), ("score", "integer"), ("outcome", "text")]
     names = ", ".join(n for n, _ in columns)
+    picked = ", ".join(f"x.{n}" for n, _ in columns)
     conn.execute(text(
-        f"INSERT INTO analytics_reviews ({names}) SELECT {names} "
-        f"FROM {rows_source(conn, columns)} WHERE true ON CONFLICT (event_id) DO NOTHING"),
+        f"INSERT INTO analytics_reviews ({names}, student_id) SELECT {picked}, s.student_id "
+        f"FROM {rows_source(conn, columns)} LEFT JOIN analytics_submissions s "
+        "ON s.submission_id = x.submission_id WHERE true ON CONFLICT (event_id) DO NOTHING"),
         {"rows": rows_param(conn, rows, ("reviewed_at",))})
+
+
+def conflicts(events: list[Event]) -> list[dict]:
+    """Errors for creations that would move a submission to another student: stored with
+    another one, or named with different students in this batch. (Readers rely on a
+    submission keeping its student.)"""
+    students: dict[int, set] = {}
+    for e in events:
+        if e.type == "submission.created":
+            students.setdefault(e.data["submission_id"], set()).add(e.data["student_id"])
+    if not students:
+        return []
+    with db.engine.connect() as conn:
+        stored = dict(conn.execute(text(
+            "SELECT submission_id, student_id FROM analytics_submissions "
+            "WHERE submission_id IN :ids AND student_id IS NOT NULL").bindparams(
+            bindparam("ids", expanding=True)), {"ids": sorted(students)}).all())
+    found = []
+    for e in events:
+        if e.type != "submission.created":
+            continue
+        sid, student = e.data["submission_id"], e.data["student_id"]
+        if sid in stored and stored[sid] != student:
+            found.append(error(e.index, e.id, f"submission {sid} belongs to student "
+                                              f"{stored[sid]}, not {student}"))
+        elif sid not in stored and len(students[sid]) > 1:
+            found.append(error(e.index, e.id, f"this batch creates submission {sid} for "
+                                              "different students"))
+    return found
 
 
 def _record_new(conn, seq: int, events: list[Event]) -> set[str]:

@@ -9,16 +9,18 @@ from services.analytics import answers
 from services.analytics.db import db
 from services.analytics.figures import (
     COHORT,
+    DAY_REVIEWS,
+    DAY_SUBMISSIONS,
     DAYS,
     ENROLLED,
     HIST_NAMES,
+    WEEK_REVIEWS,
     WEEKS,
     Windows,
-    cohort_days,
     names,
     queue,
     review_hours,
-    student_review_weeks,
+    reviews_of,
     student_totals,
 )
 from services.analytics.sql import duration
@@ -47,7 +49,8 @@ def student(student_id: int, caller: int, now: datetime) -> tuple[dict, dict]:
         f"SELECT {CURRENT_COHORT} AS cohort_id, {MENTORED} AS mentored, "
         f"{KNOWN_STUDENT} AS known, t.*, u.* "
         f"FROM ({student_totals('s.student_id = :student', group=False)}) t "
-        f"CROSS JOIN ({student_review_weeks('s.student_id = :student', group=False)}) u",
+        f"CROSS JOIN (SELECT {', '.join(WEEK_REVIEWS)} FROM analytics_reviews r "
+        f"WHERE r.reviewed_at >= :w0 AND {reviews_of('= :student')}) u",
         {"student": student_id, "caller": caller}, windows)
     weeks = answers.weekly([row[n] for n in names("ws", WEEKS)],
                            [row[n] for n in names("wr", WEEKS)], now, now)
@@ -61,7 +64,12 @@ def cohort(cohort_id: int, now: datetime) -> dict | None:
     windows = Windows(now)
     members = (f"s.student_id IN (SELECT student_id FROM analytics_memberships "
                f"WHERE cohort_id = :cohort AND status = {ENROLLED})")
-    days_submissions, days_reviews = cohort_days("m.cohort_id = :cohort", group=False)
+    current = (f"IN (SELECT student_id FROM analytics_memberships "
+               f"WHERE cohort_id = :cohort AND status = {ENROLLED})")
+    days_submissions = (f"SELECT {', '.join(DAY_SUBMISSIONS)} FROM analytics_submissions s "
+                        f"WHERE s.created_at >= :d0 AND s.student_id {current}")
+    days_reviews = (f"SELECT {', '.join(DAY_REVIEWS)} FROM analytics_reviews r "
+                    f"WHERE r.reviewed_at >= :d0 AND {reviews_of(current)}")
     row = _one(
         "SELECT EXISTS (SELECT 1 FROM analytics_memberships WHERE cohort_id = :cohort) AS known, "
         f"c.*, ds.*, dr.* FROM (SELECT {', '.join(COHORT)} FROM analytics_memberships m "

@@ -109,12 +109,18 @@ class Submission(db.Model):
 
 
 class Review(db.Model):
-    """Every review made (re-reviews too): the weekly and daily counts read these."""
+    """Every review made (re-reviews too): the weekly and daily counts read these.
+
+    `student_id` is the submission's student, copied when the review is stored if the
+    submission is known by then (a submission never changes student); null for a review
+    that came first, which readers resolve through the submission.
+    """
 
     __tablename__ = "analytics_reviews"
 
     event_id: Mapped[str] = mapped_column(EventId, primary_key=True)
     submission_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    student_id: Mapped[int | None] = mapped_column(BigInteger)
     mentor_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
     reviewed_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     score: Mapped[int] = mapped_column(Integer, nullable=False)
@@ -123,6 +129,8 @@ class Review(db.Model):
     __table_args__ = (
         Index("ix_analytics_reviews_submission", "submission_id"),
         Index("ix_analytics_reviews_mentor", "mentor_id", "reviewed_at"),
+        # A student's reviews by week, without a join through the submissions.
+        Index("ix_analytics_reviews_student", "student_id", "reviewed_at"),
     )
 
 

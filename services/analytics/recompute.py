@@ -5,6 +5,7 @@ reads one snapshot): readers keep seeing the previous rows until it commits, the
 ones at once. The run is recorded in the same transaction.
 """
 
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -14,23 +15,28 @@ from services.analytics import scope as scopes
 from services.analytics.db import db
 from services.analytics.figures import (
     COHORT,
+    DAY_REVIEWS,
+    DAY_SUBMISSIONS,
     DAYS,
+    ENROLLED,
     HIST_NAMES,
+    REVIEW_OWNER,
+    WEEK_REVIEWS,
+    WEEK_SUBMISSIONS,
     WEEKS,
     Windows,
-    cohort_days,
     names,
     queue,
     review_hours,
-    student_review_weeks,
+    reviews_of,
     student_totals,
 )
-from services.analytics.live import CURRENT_COHORT
 from services.analytics.sql import duration, is_postgres, json_array, time_param
 from shared.db import utcnow
 
-TEMP = ("analytics_tmp_s", "analytics_tmp_r", "analytics_tmp_ds", "analytics_tmp_dr",
-        "analytics_tmp_p")
+TEMP = ("analytics_tmp_s", "analytics_tmp_rs", "analytics_tmp_rr", "analytics_tmp_ws",
+        "analytics_tmp_wr", "analytics_tmp_ds", "analytics_tmp_dr", "analytics_tmp_p",
+        "analytics_tmp_r7")
 
 
 @dataclass
@@ -70,9 +76,10 @@ class _Pass:
             if ids is not None and f":{name}" in statement:
                 query = query.bindparams(bindparam(name, expanding=True))
                 params[name] = sorted(ids) or [0]
+        started = time.perf_counter()
         count = self.conn.execute(query, params).rowcount
         if self.log and what:
-            self.log(f"  {what}: {count} rows")
+            self.log(f"  {what}: {count} rows in {time.perf_counter() - started:.2f} s")
         return max(count, 0)
 
     def temp(self, name: str, select: str) -> None:
@@ -81,42 +88,71 @@ class _Pass:
             self.conn.execute(text(f"ANALYZE {name}"))
 
 
+def _stage(p: _Pass) -> None:
+    """The passes over the facts: all-time totals per student (one GROUP BY over every
+    submission), then the recent submissions and reviews (the windows read only those)."""
+    s = p.scope
+    p.temp("analytics_tmp_s", student_totals(_filter("s.student_id", s.students, "students"),
+                                             weeks=False))
+    recent = "s.created_at IS NOT NULL AND (s.created_at >= :w0 OR s.first_reviewed_at >= :a30)"
+    if not s.full:
+        recent += " AND (s.student_id IN :students OR s.first_mentor_id IN :mentors)"
+    p.temp("analytics_tmp_rs", "SELECT s.student_id, s.submission_id, s.created_at, "
+           f"s.first_reviewed_at, s.first_mentor_id FROM analytics_submissions s WHERE {recent}")
+    reviews = "r.reviewed_at >= :w0"
+    if not s.full:
+        reviews += f" AND ({reviews_of('IN :students')} OR r.mentor_id IN :mentors)"
+    p.temp("analytics_tmp_rr", f"SELECT {REVIEW_OWNER} AS student_id, r.mentor_id, "
+           f"r.reviewed_at FROM analytics_reviews r WHERE {reviews}")
+    p.temp("analytics_tmp_ws", f"SELECT s.student_id, {', '.join(WEEK_SUBMISSIONS)} "
+           "FROM analytics_tmp_rs s WHERE s.created_at >= :w0 GROUP BY s.student_id")
+    p.temp("analytics_tmp_wr", f"SELECT r.student_id, {', '.join(WEEK_REVIEWS)} "
+           "FROM analytics_tmp_rr r WHERE r.student_id IS NOT NULL GROUP BY r.student_id")
+
+
 def _students(p: _Pass) -> int:
     s = p.scope
-    where = _filter("s.student_id", s.students, "students")
-    p.temp("analytics_tmp_s", student_totals(where))
-    p.temp("analytics_tmp_r", student_review_weeks(where))
     ids = ("SELECT student_id FROM analytics_memberships UNION SELECT student_id FROM "
            "analytics_mentorships UNION SELECT student_id FROM analytics_tmp_s")
+    current = (f"SELECT student_id, cohort_id, row_number() OVER (PARTITION BY student_id "
+               f"ORDER BY occurred_at DESC, event_id DESC) AS rn FROM analytics_memberships "
+               f"WHERE status = {ENROLLED}")
     if not s.full:
         ids = f"SELECT student_id FROM ({ids}) a WHERE student_id IN :students"
-    weekly = json_array(p.conn, [f"coalesce(t.{n}, 0)" for n in names("ws", WEEKS)]
+        current += " AND student_id IN :students"
+    weekly = json_array(p.conn, [f"coalesce(w.{n}, 0)" for n in names("ws", WEEKS)]
                         + [f"coalesce(r.{n}, 0)" for n in names("wr", WEEKS)])
     p.run("DELETE FROM analytics_student_summaries WHERE "
           + _filter("student_id", s.students, "students"))
     return p.run(
         "INSERT INTO analytics_student_summaries (student_id, cohort_id, submissions, reviewed, "
         "approved, score_sum, last_submission_at, weekly, computed_at) "
-        f"SELECT i.student_id, {CURRENT_COHORT.replace(':student', 'i.student_id')}, "
-        "coalesce(t.submissions, 0), coalesce(t.reviewed, 0), coalesce(t.approved, 0), "
-        f"coalesce(t.score_sum, 0), t.last_at, {weekly}, :now FROM ({ids}) i "
+        "SELECT i.student_id, c.cohort_id, coalesce(t.submissions, 0), coalesce(t.reviewed, 0), "
+        f"coalesce(t.approved, 0), coalesce(t.score_sum, 0), t.last_at, {weekly}, :now "
+        f"FROM ({ids}) i LEFT JOIN ({current}) c ON c.student_id = i.student_id AND c.rn = 1 "
         "LEFT JOIN analytics_tmp_s t ON t.student_id = i.student_id "
-        "LEFT JOIN analytics_tmp_r r ON r.student_id = i.student_id", "student summaries")
+        "LEFT JOIN analytics_tmp_ws w ON w.student_id = i.student_id "
+        "LEFT JOIN analytics_tmp_wr r ON r.student_id = i.student_id", "student summaries")
 
 
 def _cohorts(p: _Pass) -> int:
     s = p.scope
     where = _filter("m.cohort_id", s.cohorts, "cohorts")
-    submissions, reviews = cohort_days(where)
-    p.temp("analytics_tmp_ds", submissions)
-    p.temp("analytics_tmp_dr", reviews)
+    members = ("JOIN analytics_memberships m ON m.student_id = {}.student_id "
+               f"AND m.status = {ENROLLED}")
+    p.temp("analytics_tmp_ds", f"SELECT m.cohort_id, {', '.join(DAY_SUBMISSIONS)} "
+           f"FROM analytics_tmp_rs s {members.format('s')} WHERE s.created_at >= :d0 "
+           f"AND {where} GROUP BY m.cohort_id")
+    p.temp("analytics_tmp_dr", f"SELECT m.cohort_id, {', '.join(DAY_REVIEWS)} "
+           f"FROM analytics_tmp_rr r {members.format('r')} WHERE r.reviewed_at >= :d0 "
+           f"AND {where} GROUP BY m.cohort_id")
     histogram = json_array(p.conn, [f"c.{n}" for n in HIST_NAMES])
     daily = json_array(p.conn, [f"coalesce(ds.{n}, 0)" for n in names("ds", DAYS)]
                        + [f"coalesce(dr.{n}, 0)" for n in names("dr", DAYS)])
     figures = (
         f"SELECT k.cohort_id, {', '.join(COHORT)} FROM (SELECT DISTINCT cohort_id FROM "
         f"analytics_memberships m WHERE {where}) k LEFT JOIN analytics_memberships m "
-        "ON m.cohort_id = k.cohort_id AND m.status = 'enrolled' "
+        f"ON m.cohort_id = k.cohort_id AND m.status = {ENROLLED} "
         "LEFT JOIN analytics_tmp_s t ON t.student_id = m.student_id GROUP BY k.cohort_id")
     p.run("DELETE FROM analytics_cohort_summaries WHERE "
           + _filter("cohort_id", s.cohorts, "cohorts"))
@@ -131,20 +167,20 @@ def _cohorts(p: _Pass) -> int:
 
 def _mentors(p: _Pass) -> int:
     s = p.scope
-    picked = review_hours(_filter("s.first_mentor_id", s.mentors, "mentors"),
-                          duration(p.conn, "s.first_reviewed_at", "s.created_at"))
-    p.temp("analytics_tmp_p", picked)
-    recent = ("SELECT mentor_id, count(*) AS reviews FROM analytics_reviews "
-              f"WHERE reviewed_at >= :a7 AND {_filter('mentor_id', s.mentors, 'mentors')} "
-              "GROUP BY mentor_id")
+    mentor_filter = _filter("mentor_id", s.mentors, "mentors")
+    p.temp("analytics_tmp_p", review_hours(
+        _filter("s.first_mentor_id", s.mentors, "mentors"),
+        duration(p.conn, "s.first_reviewed_at", "s.created_at"), source="analytics_tmp_rs"))
+    p.temp("analytics_tmp_r7", "SELECT r.mentor_id, count(*) AS reviews FROM analytics_tmp_rr r "
+           f"WHERE r.reviewed_at >= :a7 AND {_filter('r.mentor_id', s.mentors, 'mentors')} "
+           "GROUP BY r.mentor_id")
     ids = ("SELECT mentor_id FROM analytics_mentorships UNION SELECT mentor_id FROM "
-           f"analytics_tmp_p UNION SELECT mentor_id FROM ({recent}) r7")
+           "analytics_tmp_p UNION SELECT mentor_id FROM analytics_tmp_r7")
     if not s.full:
         ids = f"SELECT mentor_id FROM ({ids}) a WHERE mentor_id IN :mentors"
     at = {50: "p.rn = (p.n + 1) / 2", 90: "p.rn = (9 * p.n + 9) / 10"}
     ranks = ", ".join(f"max(p.{column}) FILTER (WHERE {at[rank]})"
                       for rank in (50, 90) for column in ("created_at", "first_reviewed_at"))
-    mentor_filter = _filter("mentor_id", s.mentors, "mentors")
     p.run(f"DELETE FROM analytics_mentor_summaries WHERE {mentor_filter}")
     p.run(f"DELETE FROM analytics_mentor_queue WHERE {mentor_filter}")
     rows = p.run(
@@ -152,7 +188,7 @@ def _mentors(p: _Pass) -> int:
         "p90_created_at, p90_reviewed_at, reviews_last_7_days, computed_at) "
         f"SELECT i.mentor_id, {ranks}, coalesce(max(r7.reviews), 0), :now FROM ({ids}) i "
         "LEFT JOIN analytics_tmp_p p ON p.mentor_id = i.mentor_id "
-        f"LEFT JOIN ({recent}) r7 ON r7.mentor_id = i.mentor_id GROUP BY i.mentor_id",
+        "LEFT JOIN analytics_tmp_r7 r7 ON r7.mentor_id = i.mentor_id GROUP BY i.mentor_id",
         "mentor summaries")
     waiting = queue(_filter("m.mentor_id", s.mentors, "mentors"), per_mentor=True)
     return rows + p.run(
@@ -191,6 +227,7 @@ def recompute(*, cohort: int | None = None, full: bool = False, dry_run: bool = 
             conn.execute(text("SET LOCAL work_mem = '256MB'"))
         _drop_temp(conn)
         p = _Pass(conn, scope, Windows(now), log)
+        _stage(p)
         students, cohorts, mentors = _students(p), _cohorts(p), _mentors(p)
         report.rows = students + cohorts + mentors
         _drop_temp(conn)

@@ -10,7 +10,7 @@ from services.analytics import live, summary
 from services.analytics.compare import differences
 from services.analytics.events import parse_events
 from services.analytics.gamification import player_figures
-from services.analytics.ingest import ingest
+from services.analytics.ingest import conflicts, ingest
 from shared.auth import Principal
 from shared.db import isoformat_z, utcnow
 from shared.errors import Problem
@@ -24,6 +24,11 @@ SHADOW = Counter("analytics_shadow_comparisons_total",
 def ingest_events(raws: list, *, partial: bool) -> dict:
     """Check every event; write the batch (or with `partial` its valid events) at once."""
     events, errors = parse_events(raws)
+    clashes = conflicts(events)
+    if clashes:
+        bad = {e["index"] for e in clashes}
+        events = [e for e in events if e.index not in bad]
+        errors = sorted(errors + clashes, key=lambda e: e["index"])
     if errors and not partial:
         raise Problem(400, f"{len(errors)} of {len(raws)} events are invalid; nothing was "
                            "written. Fix them, or send partial=true to write the valid ones.",

@@ -106,6 +106,28 @@ def test_a_batch_is_one_statement_per_table(app, client, tokens):
         response = client.post("/internal/analytics/events", json={"events": events},
                                headers=tokens.service)
     assert response.status_code == 200 and response.json["accepted"] == len(events)
-    # ledger, batch number, memberships, mentorships, submissions, reviews (+ the shared
-    # lock on PostgreSQL): the same however many events.
-    assert stats.count <= 7
+    # One read (do creations keep their submissions' students?), then the batch number, the
+    # ledger, memberships, mentorships, submissions, reviews (+ the shared lock on
+    # PostgreSQL): the same however many events.
+    assert stats.count <= 8
+
+
+def test_a_submission_never_changes_student(send, client, tokens, counts):
+    send([event("c1", "submission.created", NOW, submission_id=5, student_id=1,
+                assignment_id=1)])
+    moved = event("c2", "submission.created", NOW, submission_id=5, student_id=2,
+                  assignment_id=1)
+    response = client.post("/internal/analytics/events", headers=tokens.service,
+                           json={"events": [moved]})
+    assert response.status_code == 400
+    assert response.json["errors"] == [{"index": 0, "id": "c2", "detail":
+                                        "submission 5 belongs to student 1, not 2"}]
+    both = [event("c3", "submission.created", NOW, submission_id=6, student_id=1,
+                  assignment_id=1),
+            event("c4", "submission.created", NOW, submission_id=6, student_id=3,
+                  assignment_id=1),
+            event("c5", "submission.created", NOW, submission_id=7, student_id=3,
+                  assignment_id=1)]
+    answer = send(both, partial=True)
+    assert answer["accepted"] == 1 and [r["id"] for r in answer["rejected"]] == ["c3", "c4"]
+    assert counts()["analytics_submissions"] == 2
