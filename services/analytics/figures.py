@@ -68,8 +68,9 @@ TOTALS = [
 ]
 TOTAL_NAMES = ["submissions", "reviewed", "approved", "score_sum", "last_at", "oldest_pending"]
 # The score histogram: 0-9, 10-19, ..., 90-100.
-HISTOGRAM = [f"count(*) FILTER (WHERE s.latest_score >= {10 * i} AND s.latest_score < "
-             f"{10 * i + 10 if i < BUCKETS - 1 else 101}) AS h{i}" for i in range(BUCKETS)]
+HISTOGRAM = [f"count(*) FILTER (WHERE s.latest_score / 10 = {i}) AS h{i}"
+             for i in range(BUCKETS - 1)] + [
+    f"count(*) FILTER (WHERE s.latest_score >= {10 * (BUCKETS - 1)}) AS h{BUCKETS - 1}"]
 HIST_NAMES = [f"h{i}" for i in range(BUCKETS)]
 WEEK_SUBMISSIONS = [f"{c} AS ws{k}" for k, c in enumerate(_counts("s.created_at", "w", WEEKS))]
 WEEK_REVIEWS = [f"{c} AS wr{k}" for k, c in enumerate(_counts("r.reviewed_at", "w", WEEKS))]
@@ -91,10 +92,18 @@ def student_totals(where: str, group: bool = True, weeks: bool = True) -> str:
             f"WHERE s.created_at IS NOT NULL AND {where}{tail}")
 
 
-# Whose a review is: the student copied onto it, or, for a review stored before its
-# submission, the submission's (null while that has not arrived).
-REVIEW_OWNER = ("coalesce(r.student_id, (SELECT o.student_id FROM analytics_submissions o "
-                "WHERE o.submission_id = r.submission_id))")
+def owned_reviews(since: str, students: str | None = None) -> str:
+    """Reviews made since `since` with their owner (student_id), for grouping: the copied
+    student where there is one, else a join to the submission (only those few rows).
+    `students` ("IN :students") keeps the reviews of these students only."""
+    mine = f" AND r.student_id {students}" if students else ""
+    theirs = f" AND o.student_id {students}" if students else ""
+    return (f"(SELECT r.student_id, r.mentor_id, r.reviewed_at FROM analytics_reviews r "
+            f"WHERE r.reviewed_at >= {since} AND r.student_id IS NOT NULL{mine} UNION ALL "
+            "SELECT o.student_id, r.mentor_id, r.reviewed_at FROM analytics_reviews r "
+            "JOIN analytics_submissions o ON o.submission_id = r.submission_id "
+            f"WHERE r.reviewed_at >= {since} AND r.student_id IS NULL "
+            f"AND o.student_id IS NOT NULL{theirs})")
 
 
 def reviews_of(test: str) -> str:

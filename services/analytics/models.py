@@ -105,6 +105,11 @@ class Submission(db.Model):
               postgresql_where=text("latest_at IS NULL"), sqlite_where=text("latest_at IS NULL")),
         # A mentor's review hours (first reviews of the last 30 days).
         Index("ix_analytics_submissions_first_mentor", "first_mentor_id", "first_reviewed_at"),
+        # The recompute's recent windows: rows arrive roughly in time order, so a BRIN index
+        # (a few pages, almost free to maintain) lets it read only the recent part.
+        Index("ix_analytics_submissions_created_brin", "created_at", postgresql_using="brin"),
+        Index("ix_analytics_submissions_first_brin", "first_reviewed_at",
+              postgresql_using="brin"),
     )
 
 
@@ -131,6 +136,10 @@ class Review(db.Model):
         Index("ix_analytics_reviews_mentor", "mentor_id", "reviewed_at"),
         # A student's reviews by week, without a join through the submissions.
         Index("ix_analytics_reviews_student", "student_id", "reviewed_at"),
+        Index("ix_analytics_reviews_reviewed_brin", "reviewed_at", postgresql_using="brin"),
+        # The few reviews stored before their submission, resolved through it.
+        Index("ix_analytics_reviews_unowned", "reviewed_at",
+              postgresql_where=text("student_id IS NULL"), sqlite_where=text("student_id IS NULL")),
     )
 
 

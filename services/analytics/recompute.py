@@ -20,23 +20,21 @@ from services.analytics.figures import (
     DAYS,
     ENROLLED,
     HIST_NAMES,
-    REVIEW_OWNER,
     WEEK_REVIEWS,
     WEEK_SUBMISSIONS,
     WEEKS,
     Windows,
     names,
+    owned_reviews,
     queue,
     review_hours,
-    reviews_of,
     student_totals,
 )
 from services.analytics.sql import duration, is_postgres, json_array, time_param
 from shared.db import utcnow
 
-TEMP = ("analytics_tmp_s", "analytics_tmp_rs", "analytics_tmp_rr", "analytics_tmp_ws",
-        "analytics_tmp_wr", "analytics_tmp_ds", "analytics_tmp_dr", "analytics_tmp_p",
-        "analytics_tmp_r7")
+TEMP = ("analytics_tmp_s", "analytics_tmp_ws", "analytics_tmp_wr", "analytics_tmp_ds",
+        "analytics_tmp_dr", "analytics_tmp_p", "analytics_tmp_r7")
 
 
 @dataclass
@@ -84,30 +82,35 @@ class _Pass:
 
     def temp(self, name: str, select: str) -> None:
         self.run(f"CREATE TEMP TABLE {name} AS {select}", f"staged {name}")
-        if is_postgres(self.conn):
-            self.conn.execute(text(f"ANALYZE {name}"))
 
 
 def _stage(p: _Pass) -> None:
-    """The passes over the facts: all-time totals per student (one GROUP BY over every
-    submission), then the recent submissions and reviews (the windows read only those)."""
+    """The passes over the facts, each grouped small: all-time totals per student (one
+    GROUP BY over every submission), then the recent windows, which BRIN indexes on the
+    times keep to the recent part of each table."""
     s = p.scope
-    p.temp("analytics_tmp_s", student_totals(_filter("s.student_id", s.students, "students"),
-                                             weeks=False))
-    recent = "s.created_at IS NOT NULL AND (s.created_at >= :w0 OR s.first_reviewed_at >= :a30)"
-    if not s.full:
-        recent += " AND (s.student_id IN :students OR s.first_mentor_id IN :mentors)"
-    p.temp("analytics_tmp_rs", "SELECT s.student_id, s.submission_id, s.created_at, "
-           f"s.first_reviewed_at, s.first_mentor_id FROM analytics_submissions s WHERE {recent}")
-    reviews = "r.reviewed_at >= :w0"
-    if not s.full:
-        reviews += f" AND ({reviews_of('IN :students')} OR r.mentor_id IN :mentors)"
-    p.temp("analytics_tmp_rr", f"SELECT {REVIEW_OWNER} AS student_id, r.mentor_id, "
-           f"r.reviewed_at FROM analytics_reviews r WHERE {reviews}")
+    students = _filter("s.student_id", s.students, "students")
+    scoped = None if s.full else "IN :students"
+    p.temp("analytics_tmp_s", student_totals(students, weeks=False))
     p.temp("analytics_tmp_ws", f"SELECT s.student_id, {', '.join(WEEK_SUBMISSIONS)} "
-           "FROM analytics_tmp_rs s WHERE s.created_at >= :w0 GROUP BY s.student_id")
+           "FROM analytics_submissions s WHERE s.created_at >= :w0 "
+           f"AND {students} GROUP BY s.student_id")
     p.temp("analytics_tmp_wr", f"SELECT r.student_id, {', '.join(WEEK_REVIEWS)} "
-           "FROM analytics_tmp_rr r WHERE r.student_id IS NOT NULL GROUP BY r.student_id")
+           f"FROM {owned_reviews(':w0', scoped)} r GROUP BY r.student_id")
+    cohorts = _filter("m.cohort_id", s.cohorts, "cohorts")
+    members = f"JOIN analytics_memberships m ON m.status = {ENROLLED} AND m.student_id = "
+    p.temp("analytics_tmp_ds", f"SELECT m.cohort_id, {', '.join(DAY_SUBMISSIONS)} "
+           f"FROM analytics_submissions s {members}s.student_id WHERE s.created_at >= :d0 "
+           f"AND {cohorts} AND {students} GROUP BY m.cohort_id")
+    p.temp("analytics_tmp_dr", f"SELECT m.cohort_id, {', '.join(DAY_REVIEWS)} "
+           f"FROM {owned_reviews(':d0', scoped)} r {members}r.student_id WHERE {cohorts} "
+           "GROUP BY m.cohort_id")
+    p.temp("analytics_tmp_p", review_hours(
+        _filter("s.first_mentor_id", s.mentors, "mentors"),
+        duration(p.conn, "s.first_reviewed_at", "s.created_at")))
+    p.temp("analytics_tmp_r7", "SELECT r.mentor_id, count(*) AS reviews FROM analytics_reviews r "
+           f"WHERE r.reviewed_at >= :a7 AND {_filter('r.mentor_id', s.mentors, 'mentors')} "
+           "GROUP BY r.mentor_id")
 
 
 def _students(p: _Pass) -> int:
@@ -138,21 +141,13 @@ def _students(p: _Pass) -> int:
 def _cohorts(p: _Pass) -> int:
     s = p.scope
     where = _filter("m.cohort_id", s.cohorts, "cohorts")
-    members = ("JOIN analytics_memberships m ON m.student_id = {}.student_id "
-               f"AND m.status = {ENROLLED}")
-    p.temp("analytics_tmp_ds", f"SELECT m.cohort_id, {', '.join(DAY_SUBMISSIONS)} "
-           f"FROM analytics_tmp_rs s {members.format('s')} WHERE s.created_at >= :d0 "
-           f"AND {where} GROUP BY m.cohort_id")
-    p.temp("analytics_tmp_dr", f"SELECT m.cohort_id, {', '.join(DAY_REVIEWS)} "
-           f"FROM analytics_tmp_rr r {members.format('r')} WHERE r.reviewed_at >= :d0 "
-           f"AND {where} GROUP BY m.cohort_id")
     histogram = json_array(p.conn, [f"c.{n}" for n in HIST_NAMES])
     daily = json_array(p.conn, [f"coalesce(ds.{n}, 0)" for n in names("ds", DAYS)]
                        + [f"coalesce(dr.{n}, 0)" for n in names("dr", DAYS)])
     figures = (
-        f"SELECT k.cohort_id, {', '.join(COHORT)} FROM (SELECT DISTINCT cohort_id FROM "
-        f"analytics_memberships m WHERE {where}) k LEFT JOIN analytics_memberships m "
-        f"ON m.cohort_id = k.cohort_id AND m.status = {ENROLLED} "
+        f"SELECT k.cohort_id, {', '.join(COHORT)} FROM (SELECT DISTINCT "
+        f"cohort_id FROM analytics_memberships m WHERE {where}) k "
+        f"LEFT JOIN analytics_memberships m ON m.cohort_id = k.cohort_id AND m.status = {ENROLLED} "
         "LEFT JOIN analytics_tmp_s t ON t.student_id = m.student_id GROUP BY k.cohort_id")
     p.run("DELETE FROM analytics_cohort_summaries WHERE "
           + _filter("cohort_id", s.cohorts, "cohorts"))
@@ -168,12 +163,6 @@ def _cohorts(p: _Pass) -> int:
 def _mentors(p: _Pass) -> int:
     s = p.scope
     mentor_filter = _filter("mentor_id", s.mentors, "mentors")
-    p.temp("analytics_tmp_p", review_hours(
-        _filter("s.first_mentor_id", s.mentors, "mentors"),
-        duration(p.conn, "s.first_reviewed_at", "s.created_at"), source="analytics_tmp_rs"))
-    p.temp("analytics_tmp_r7", "SELECT r.mentor_id, count(*) AS reviews FROM analytics_tmp_rr r "
-           f"WHERE r.reviewed_at >= :a7 AND {_filter('r.mentor_id', s.mentors, 'mentors')} "
-           "GROUP BY r.mentor_id")
     ids = ("SELECT mentor_id FROM analytics_mentorships UNION SELECT mentor_id FROM "
            "analytics_tmp_p UNION SELECT mentor_id FROM analytics_tmp_r7")
     if not s.full:
@@ -224,7 +213,10 @@ def recompute(*, cohort: int | None = None, full: bool = False, dry_run: bool = 
     options = {"isolation_level": "REPEATABLE READ"} if engine.dialect.name == "postgresql" else {}
     with engine.connect().execution_options(**options) as conn, conn.begin():
         if is_postgres(conn):
+            # Hash aggregates of every student in memory; no JIT: compiling each statement's
+            # dozens of expressions costs more than it saves on a few million rows.
             conn.execute(text("SET LOCAL work_mem = '256MB'"))
+            conn.execute(text("SET LOCAL jit = off"))
         _drop_temp(conn)
         p = _Pass(conn, scope, Windows(now), log)
         _stage(p)

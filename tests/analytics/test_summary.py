@@ -207,3 +207,4 @@ def test_a_percentage_rollout_is_sticky_per_user(make_app, send, tokens):
                                 headers=tokens.user(admin, "admin")).json["source"]
             assert source == ("summary" if flag.enabled(admin) else "live")
     assert len({flag.enabled(a) for a in admins}) == 2
+

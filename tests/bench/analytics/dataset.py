@@ -28,9 +28,9 @@ class Scale:
         return MENTOR_BASE + (student - 1) // self.per_mentor + 1
 
 
-# Submissions oldest first over a year; student i*7919 mod N spreads them evenly. 90% are
-# reviewed (the newest may still wait), a seventh of those twice: first a low score, then
-# the latest. Every review is by the student's mentor.
+# Submissions oldest first over a year; student i*7919 mod N spreads them evenly. All are
+# reviewed one to four days later but one in a thousand (and the newest, still waiting); a
+# seventh of them twice: first a low score, then the latest. Reviews are by the mentor.
 LOAD_SQL = """
 INSERT INTO analytics_memberships (student_id, cohort_id, status, occurred_at, event_id)
 SELECT s, (s - 1) / {cohort} + 1, 'enrolled', now() - interval '400 days', 'bench:e' || s
@@ -57,18 +57,20 @@ SELECT i, student, 1 + i % 20, created, 'bench:s' || i,
 FROM (
     SELECT i, 1 + (i::bigint * 7919) % {students} AS student, created,
            created + interval '1 hour' * (25 + i % 72) AS latest, (i * 37) % 101 AS score,
-           i % 10 <> 0 AND created + interval '1 hour' * (25 + i % 72) < now() AS reviewed,
+           i % 1000 <> 0 AND created + interval '1 hour' * (25 + i % 72) < now() AS reviewed,
            i % 7 = 0 AS twice
     FROM (SELECT i, now() - interval '1 second' * ({submissions} - i) * {spacing} AS created
           FROM generate_series(1, {submissions}) AS i) AS t
 ) AS rows;
 
-INSERT INTO analytics_reviews (event_id, submission_id, mentor_id, reviewed_at, score, outcome)
-SELECT latest_event, submission_id, first_mentor_id, latest_at, latest_score, latest_outcome
+INSERT INTO analytics_reviews (event_id, submission_id, student_id, mentor_id, reviewed_at,
+                               score, outcome)
+SELECT latest_event, submission_id, student_id, first_mentor_id, latest_at, latest_score,
+       latest_outcome
 FROM analytics_submissions WHERE latest_at IS NOT NULL
 UNION ALL
-SELECT first_event, submission_id, first_mentor_id, first_reviewed_at, latest_score / 2,
-       'changes_requested'
+SELECT first_event, submission_id, student_id, first_mentor_id, first_reviewed_at,
+       latest_score / 2, 'changes_requested'
 FROM analytics_submissions WHERE first_event <> latest_event;
 
 INSERT INTO analytics_ingests (received_at, events) VALUES (now(), 0);

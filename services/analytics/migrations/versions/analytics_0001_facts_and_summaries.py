@@ -30,6 +30,10 @@ INDEXES = [
     ("ix_analytics_reviews_submission", "analytics_reviews", ["submission_id"], None),
     ("ix_analytics_reviews_mentor", "analytics_reviews", ["mentor_id", "reviewed_at"], None),
     ("ix_analytics_reviews_student", "analytics_reviews", ["student_id", "reviewed_at"], None),
+    ("ix_analytics_reviews_reviewed_brin", "analytics_reviews", ["reviewed_at"], None),
+    ("ix_analytics_reviews_unowned", "analytics_reviews", ["reviewed_at"], "student_id IS NULL"),
+    ("ix_analytics_submissions_created_brin", "analytics_submissions", ["created_at"], None),
+    ("ix_analytics_submissions_first_brin", "analytics_submissions", ["first_reviewed_at"], None),
     ("ix_analytics_submissions_first_mentor", "analytics_submissions",
      ["first_mentor_id", "first_reviewed_at"], None),
     ("ix_analytics_submissions_student", "analytics_submissions",
@@ -169,6 +173,7 @@ def upgrade():
         for name, table, columns, where in INDEXES:
             op.create_index(
                 name, table, columns, postgresql_concurrently=True,
+                postgresql_using="brin" if name.endswith("_brin") else None,
                 postgresql_where=sa.text(where) if where else None,
                 sqlite_where=sa.text(where) if where else None,
             )
