@@ -132,13 +132,12 @@ class Review(db.Model):
     outcome: Mapped[str] = mapped_column(String(20), nullable=False)
 
     __table_args__ = (
-        Index("ix_analytics_reviews_submission", "submission_id"),
         Index("ix_analytics_reviews_mentor", "mentor_id", "reviewed_at"),
         # A student's reviews by week, without a join through the submissions.
         Index("ix_analytics_reviews_student", "student_id", "reviewed_at"),
         Index("ix_analytics_reviews_reviewed_brin", "reviewed_at", postgresql_using="brin"),
         # The few reviews stored before their submission, resolved through it.
-        Index("ix_analytics_reviews_unowned", "reviewed_at",
+        Index("ix_analytics_reviews_unowned", "submission_id",
               postgresql_where=text("student_id IS NULL"), sqlite_where=text("student_id IS NULL")),
     )
 

@@ -113,13 +113,16 @@ def since(conn, previous: int | None) -> Scope:
 
 def _complete(conn, scope: Scope, submissions: set) -> Scope:
     """Add the mentors whose figures depend on these students or submissions: their current
-    mentors, and every reviewer of a touched submission (its first review may have moved)."""
+    mentors, and everyone who reviewed their submissions or a touched one (a first review may
+    have moved from one mentor to another)."""
     found = _Ids(scope.mentors)
     if scope.students:
         found.add(_ids(conn, "SELECT DISTINCT mentor_id FROM analytics_mentorships "
                              "WHERE student_id IN :s", s=scope.students))
+        found.add(_ids(conn, "SELECT DISTINCT mentor_id FROM analytics_reviews "
+                             "WHERE student_id IN :s", s=scope.students))
     if submissions:
         found.add(_ids(conn, "SELECT DISTINCT mentor_id FROM analytics_reviews "
-                             "WHERE submission_id IN :s", s=submissions))
+                             "WHERE student_id IS NULL AND submission_id IN :s", s=submissions))
     scope.mentors = found.values
     return scope
