@@ -102,6 +102,10 @@ def common_settings(service: str, max_body: int = 1 << 20) -> list[Setting]:
                 "seconds a cache call may take before the service goes on without it"),
         Setting("CACHE_RETRY_AFTER", number(float, 0, 600), 5.0,
                 "seconds the cache is left alone after it failed"),
+        Setting("CACHE_LEASE_SECONDS", number(float, 1, 20), 5.0,
+                "seconds a cache lease lets values be served: the longest a write waits "
+                "when Redis cannot take its invalidation, and how long cached values are "
+                "served while the database is down"),
         Setting("JWT_SECRET", text, DEV_JWT_SECRET, "HS256 secret that signs user tokens"),
         Setting("JWT_PUBLIC_KEY", pem_or_path, "",
                 "RS256 public key (PEM or a file path); when set, HS256 is refused",

@@ -4,6 +4,7 @@ import select
 import sqlite3
 import time
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -32,6 +33,20 @@ PING_AFTER_IDLE_SECONDS = 60
 
 # SQLite only autoincrements an INTEGER PRIMARY KEY.
 BigId = BigInteger().with_variant(Integer, "sqlite")
+
+
+_deadline: ContextVar[float | None] = ContextVar("statement_deadline", default=None)
+
+
+@contextmanager
+def statement_deadline(seconds: float):
+    """Statements run inside the block may take at most `seconds` each (a renewal that must
+    not hold its request while the database hangs)."""
+    token = _deadline.set(seconds)
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
 
 
 class Database(SQLAlchemy):
