@@ -36,7 +36,8 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
 from shared.cache import FailOpenCache, LocalStore
-from shared.db import Database, statement_deadline
+from shared.db import Database
+from shared.dbguard import statement_deadline
 
 log = logging.getLogger(__name__)
 

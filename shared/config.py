@@ -94,6 +94,21 @@ def common_settings(service: str, max_body: int = 1 << 20) -> list[Setting]:
                 f"sqlite:///{VAR_DIR / (service + '.db')}",
                 "SQLAlchemy URL of the service's own database", required_in_production=True,
                 secret=True),
+        Setting("DATABASE_CONNECT_TIMEOUT", number(int, 2, 60), 2,
+                "seconds to open a database connection (libpq's minimum is 2)"),
+        Setting("DATABASE_STATEMENT_TIMEOUT", number(float, 0.1, 3600), 5.0,
+                "seconds a statement may run (the server cancels it; a second later the "
+                "client cuts the connection, for a database that does not answer at all)"),
+        Setting("DATABASE_IDLE_IN_TRANSACTION_TIMEOUT", number(float, 1, 3600), 10.0,
+                "seconds a transaction may sit idle before the server ends it"),
+        Setting("DATABASE_POOL_TIMEOUT", number(float, 0.1, 60), 2.0,
+                "seconds a request waits for a pooled connection"),
+        Setting("DATABASE_TCP_USER_TIMEOUT", number(float, 1, 600), 10.0,
+                "seconds sent data may stay unacknowledged before the connection is dropped "
+                "(keepalives probe idle ones from 10s on)"),
+        Setting("DATABASE_RETRY_AFTER", number(float, 0.1, 600), 2.0,
+                "seconds a process fails database requests at once after one timed out, "
+                "while a probe checks whether the database answers again"),
         Setting("CACHE_URL", url("redis", "rediss", "memory", "null"), "memory://",
                 "redis://host:port/db (rediss:// for TLS), memory:// (one process only) "
                 "or null:// (no cache)",

@@ -6,7 +6,10 @@ from http import HTTPStatus
 from flask import Flask, Response, g, json, request
 from marshmallow import ValidationError
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, InternalServerError
+
+from shared.dbguard import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -71,10 +74,13 @@ def register_error_handlers(app: Flask) -> None:
         return problem_response(exc.code or 500, exc.description, headers=headers)
 
     @app.errorhandler(OperationalError)
-    def handle_database_down(exc: OperationalError):
-        # A database that cannot be reached (or is locked) is a passing outage, not a bug.
-        log.error("database unavailable on %s %s: %s", request.method, request.path,
-                  str(exc.orig)[:300])
+    @app.errorhandler(PoolTimeout)
+    @app.errorhandler(DatabaseUnavailable)
+    def handle_database_down(exc: Exception):
+        # A database that cannot be reached, hangs or is locked is a passing outage, not a
+        # bug; every worker busy waiting for it (the pool timed out) is the same outage.
+        log.error("database unavailable on %s %s: %s: %s", request.method, request.path,
+                  type(exc).__name__, str(getattr(exc, "orig", None) or exc)[:300])
         return problem_response(503, "The database is unavailable; try again shortly.",
                                 headers={"Retry-After": "5"})
 
