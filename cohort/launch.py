@@ -110,6 +110,16 @@ def stops_on_signals():
             signal.signal(number, handler)
 
 
+@contextmanager
+def ignoring_signals():
+    previous = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
 def _connect_host(host: str) -> str:
     return {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
 
@@ -166,5 +176,8 @@ def run_full(host: str, port: int, students: int, seed: bool, verbose: bool) -> 
         except StackError as exc:
             raise click.ClickException(str(exc)) from None
         finally:
-            stack.stop()
+            click.echo("Stopping: the gateway finishes the requests in flight, then the "
+                       "services ...")
+            with ignoring_signals():  # a second Ctrl-C must not cut the drain short
+                stack.stop()
     click.echo("stopped")
