@@ -12,10 +12,9 @@ from werkzeug.exceptions import NotFound
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.utils import send_from_directory
 
-from gateway.blocks import PROBLEMS
 from services import SERVICES
 from shared.app import VERSION
-from shared.errors import problem_response
+from shared.errors import PROBLEMS, problem_response
 from shared.health import HEALTH_JSON
 from shared.observability import REQUEST_ID_HEADER, VALID_REQUEST_ID
 
