@@ -3,31 +3,12 @@
 import json
 from collections.abc import Iterable
 
-# Problem details nginx answers itself: no service was reached, the route is refused, or the
-# request could not be read at all (a malformed request line, a header too large).
-PROBLEMS = {
-    400: ("Bad Request", "The gateway could not read the request."),
-    403: ("Forbidden", "This path is not served."),
-    404: ("Not Found", "Nothing is served at this path."),
-    405: ("Method Not Allowed", "This path does not take that method."),
-    408: ("Request Timeout", "The request was not sent in time."),
-    411: ("Length Required", "Send a Content-Length (or a chunked body)."),
-    413: ("Content Too Large", "The request body is larger than this route accepts."),
-    414: ("URI Too Long", "The request URI is longer than the gateway reads."),
-    416: ("Range Not Satisfiable", "The requested range is outside the file."),
-    429: ("Too Many Requests", "Too many requests from this client; wait a second and retry."),
-    494: ("Request Header Fields Too Large",
-          "A request header (or all of them) is larger than the gateway reads (8 KB each)."),
-    500: ("Internal Server Error", "The gateway failed; quote the request id to the operators."),
-    501: ("Not Implemented", "The gateway does not support that (a Transfer-Encoding other "
-                            "than chunked, say)."),
-    502: ("Bad Gateway", "The service behind this path is not answering; retry shortly."),
-    503: ("Service Unavailable", "The service behind this path is unavailable; retry shortly."),
-    504: ("Gateway Timeout", "The service behind this path took too long to answer."),
-    505: ("HTTP Version Not Supported", "Speak HTTP/1.0 or HTTP/1.1 to the gateway."),
-}
-# nginx's own code for a header too large; clients see 400 (it has no status of its own
-# before 431, which nginx does not send).
+from shared.errors import PROBLEMS
+
+# nginx's own code for a header (or all of them) too large; clients see it as a 400.
+HEADER_TOO_LARGE = {494: ("Request Header Fields Too Large",
+                          "A request header (or all of them) is larger than the gateway "
+                          "reads (8 KB each).")}
 SENT_AS = {494: 400}
 
 
@@ -38,7 +19,9 @@ def problem_pages() -> str:
     not parse (GET /%00) to a named location, and answered those with its own HTML 500.
     """
     blocks = []
-    for status, (title, detail) in PROBLEMS.items():
+    for status, (title, detail) in {**PROBLEMS, **HEADER_TOO_LARGE}.items():
+        if status in (401, 415):  # the services' own answers, never nginx's
+            continue
         sent = SENT_AS.get(status, status)
         body = json.dumps({"type": "about:blank", "title": title, "status": sent,
                            "detail": detail, "instance": "$cohort_problem_instance",
