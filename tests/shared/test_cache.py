@@ -9,7 +9,7 @@ import time
 import pytest
 import redis
 
-from tests.support.servers import REDIS_URL, closed_port
+from tests.support.servers import closed_port
 
 
 class RedisDoor:
@@ -19,8 +19,8 @@ class RedisDoor:
     it passes bytes both ways. Nothing of ours is patched: the cache sees a real socket.
     """
 
-    def __init__(self, target: tuple[str, int] | None, is_open: bool = True):
-        self.target, self.is_open, self.attempts = target, is_open, 0
+    def __init__(self, target: tuple[str, int] | None, is_open: bool = True, db: str = "0"):
+        self.target, self.is_open, self.attempts, self.db = target, is_open, 0, db
         self._listener = socket.create_server(("127.0.0.1", 0))
         self._listener.settimeout(0.05)
         self._sockets: list[socket.socket] = []
@@ -33,8 +33,7 @@ class RedisDoor:
         return self._listener.getsockname()[1]
 
     def url(self) -> str:
-        """Through the door, to the test Redis database (never another's)."""
-        return f"redis://127.0.0.1:{self.port}/{REDIS_URL.rsplit('/', 1)[1]}"
+        return f"redis://127.0.0.1:{self.port}/{self.db}"
 
     def _accept(self) -> None:
         while not self._stopped.is_set():
@@ -89,7 +88,7 @@ def door():
 @pytest.fixture
 def redis_door(redis_url):
     host, port = redis_url.split("//")[1].split("/")[0].split(":")
-    door = RedisDoor((host, int(port)))
+    door = RedisDoor((host, int(port)), db=redis_url.rsplit("/", 1)[1])
     yield door
     door.close()
 

@@ -58,7 +58,7 @@ def test_memory_and_null_caches_are_coherent_too(make_db_app):
 @pytest.fixture
 def door(redis_url):
     host, port = redis_url.split("//")[1].split("/")[0].split(":")
-    door = RedisDoor((host, int(port)))
+    door = RedisDoor((host, int(port)), db=redis_url.rsplit("/", 1)[1])
     yield door
     door.close()
 
