@@ -44,13 +44,14 @@ def own_databases(workdir, env: dict[str, str]) -> dict[str, str]:
 
 
 @contextmanager
-def running_stack(workdir, env: dict[str, str]):
-    """A started and ready Stack; stopped (every process reaped) on the way out."""
+def running_stack(workdir, env: dict[str, str], services=None):
+    """A started and ready Stack of `services` (default: every one in the registry), each on
+    a free port; stopped (every process reaped) on the way out."""
     require_nginx()
     env = own_databases(workdir, env)
     port, internal, *ports = free_ports(2 + len(SERVICES))
     stack = Stack(workdir, env, port=port, internal_port=internal, workers=2,
-                  service_ports=dict(zip(SERVICES, ports, strict=True)))
+                  service_ports=dict(zip(SERVICES, ports, strict=True)), services=services)
     with stack:
         yield stack
 
