@@ -51,30 +51,44 @@ def cohort(cohort_id: int, now: datetime) -> tuple[dict | None, datetime | None]
     return answers.cohort(cohort_id, figures, json.loads(row["histogram"]), days, now), computed
 
 
+# The mentor's three parts in one round trip: rows of `part` 0 are their students, 1 the
+# queue, 2 their figures (at most one row).
+MENTOR = (
+    "SELECT 0 AS part, m.student_id AS a, coalesce(s.submissions, 0) AS b, "
+    "coalesce(s.reviewed, 0) AS c, coalesce(s.approved, 0) AS d, coalesce(s.score_sum, 0) AS e, "
+    "s.last_submission_at AS t1, CAST(NULL AS timestamptz) AS t2, "
+    "CAST(NULL AS timestamptz) AS t3, CAST(NULL AS timestamptz) AS t4, "
+    "CAST(NULL AS timestamptz) AS t5 "
+    "FROM analytics_mentorships m LEFT JOIN analytics_student_summaries s "
+    "ON s.student_id = m.student_id WHERE m.mentor_id = :mentor AND m.status = 'assigned' "
+    "UNION ALL SELECT 1, q.submission_id, q.student_id, NULL, NULL, NULL, q.submitted_at, "
+    "NULL, NULL, NULL, NULL FROM analytics_mentor_queue q WHERE q.mentor_id = :mentor "
+    "UNION ALL SELECT 2, f.reviews_last_7_days, NULL, NULL, NULL, NULL, f.p50_created_at, "
+    "f.p50_reviewed_at, f.p90_created_at, f.p90_reviewed_at, f.computed_at "
+    "FROM analytics_mentor_summaries f WHERE f.mentor_id = :mentor")
+
+
 def mentor(mentor_id: int, now: datetime) -> tuple[dict, datetime | None]:
     """(answer, computed_at of the mentor's row); an unknown mentor has empty lists."""
-    params = {"mentor": mentor_id}
-    students = _rows(
-        "SELECT m.student_id, coalesce(s.submissions, 0) AS submissions, "
-        "coalesce(s.reviewed, 0) AS reviewed, coalesce(s.approved, 0) AS approved, "
-        "coalesce(s.score_sum, 0) AS score_sum, s.last_submission_at AS last_at "
-        "FROM analytics_mentorships m LEFT JOIN analytics_student_summaries s "
-        "ON s.student_id = m.student_id WHERE m.mentor_id = :mentor AND m.status = 'assigned' "
-        "ORDER BY m.student_id", params)
-    figures = _rows("SELECT * FROM analytics_mentor_summaries WHERE mentor_id = :mentor", params)
-    waiting = _rows("SELECT submission_id, student_id, submitted_at FROM analytics_mentor_queue "
-                    "WHERE mentor_id = :mentor ORDER BY submitted_at, submission_id", params)
-    row = figures[0] if figures else {}
-    picked = []
-    for rank in (50, 90):
-        created, reviewed = row.get(f"p{rank}_created_at"), row.get(f"p{rank}_reviewed_at")
-        picked.append(None if created is None else answers.hours(reviewed, created))
+    parts: dict[int, list] = {0: [], 1: [], 2: []}
+    for row in _rows(MENTOR, {"mentor": mentor_id}):
+        parts[row["part"]].append(row)
+    students = sorted(parts[0], key=lambda r: r["a"])
+    waiting = sorted(parts[1], key=lambda r: (as_time(r["t1"]), r["a"]))
+    figures = parts[2][0] if parts[2] else None
+    review_hours = {"p50": None, "p90": None}
+    if figures is not None:
+        for rank, created, reviewed in ((50, "t1", "t2"), (90, "t3", "t4")):
+            if figures[created] is not None:
+                review_hours[f"p{rank}"] = answers.hours(figures[reviewed], figures[created])
     answer = answers.mentor(
-        mentor_id, [answers.mentor_student(r["student_id"], r) for r in students],
-        [answers.queue_item(q["submission_id"], q["student_id"], q["submitted_at"], now)
-         for q in waiting],
-        {"p50": picked[0], "p90": picked[1]}, row.get("reviews_last_7_days", 0))
-    return answer, as_time(row.get("computed_at"))
+        mentor_id,
+        [answers.mentor_student(r["a"], {"submissions": r["b"], "reviewed": r["c"],
+                                         "approved": r["d"], "score_sum": r["e"],
+                                         "last_at": r["t1"]}) for r in students],
+        [answers.queue_item(q["a"], q["b"], q["t1"], now) for q in waiting],
+        review_hours, figures["a"] if figures else 0)
+    return answer, as_time(figures["t5"]) if figures else None
 
 
 def latest_run() -> dict | None:

@@ -34,7 +34,7 @@ def queries(client, path: str, headers) -> int:
     ("off", "mentors/900", 3),
     ("off", "cohorts/1", 1),
     ("on", "students/{student}", 1),
-    ("on", "mentors/900", 3),
+    ("on", "mentors/900", 1),
     ("on", "cohorts/1", 1),
 ])
 def test_fixed_budget_as_data_grows(make_app, send, tokens, flag, path, budget):
