@@ -8,7 +8,7 @@ Facts are upserted by their natural keys and keep whichever event is latest by
 
 import zlib
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import text
 
 from services.analytics.db import db
 from services.analytics.events import Event, error
@@ -145,10 +145,11 @@ def conflicts(events: list[Event]) -> list[dict]:
     if not students:
         return []
     with db.engine.connect() as conn:
+        ids = rows_source(conn, [("id", "bigint")])
         stored = dict(conn.execute(text(
-            "SELECT submission_id, student_id FROM analytics_submissions "
-            "WHERE submission_id IN :ids AND student_id IS NOT NULL").bindparams(
-            bindparam("ids", expanding=True)), {"ids": sorted(students)}).all())
+            f"SELECT s.submission_id, s.student_id FROM {ids} JOIN analytics_submissions s "
+            "ON s.submission_id = x.id WHERE s.student_id IS NOT NULL"),
+            {"rows": rows_param(conn, [{"id": sid} for sid in students])}).all())
     found = []
     for e in events:
         if e.type != "submission.created":
