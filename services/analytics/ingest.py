@@ -44,8 +44,9 @@ def _upsert_relation(conn, table: str, columns: tuple[str, str], events: list[Ev
     latest = _keep_latest(((e.data[first], e.data[second]), e) for e in events)
     if not latest:
         return
-    rows = [{first: a, second: b, "status": ROSTER[e.type], "occurred_at": e.occurred_at,
-             "event_id": e.id} for (a, b), e in latest.items()]
+    rows = [{first: a, second: b, "status": ROSTER[e.type],
+             "occurred_at": e.occurred_at.isoformat(), "event_id": e.id}
+            for (a, b), e in latest.items()]
     source = rows_source(conn, [(first, "bigint"), (second, "bigint"), ("status", "text"),
                                 ("occurred_at", "timestamptz"), ("event_id", "text")])
     conn.execute(text(
@@ -96,12 +97,13 @@ def _upsert_submissions(conn, events: list[Event]) -> None:
         if sid in created:
             c = created[sid]
             row.update(student_id=c.data["student_id"], assignment_id=c.data["assignment_id"],
-                       created_at=c.occurred_at, created_event=c.id)
+                       created_at=c.occurred_at.isoformat(), created_event=c.id)
         if sid in latest:
             lr, fr = latest[sid], first[sid]
             row.update(latest_score=lr.data["score"], latest_outcome=lr.data["outcome"],
-                       latest_at=lr.occurred_at, latest_event=lr.id,
-                       first_reviewed_at=fr.occurred_at, first_mentor_id=fr.data["mentor_id"],
+                       latest_at=lr.occurred_at.isoformat(), latest_event=lr.id,
+                       first_reviewed_at=fr.occurred_at.isoformat(),
+                       first_mentor_id=fr.data["mentor_id"],
                        first_event=fr.id)
         rows.append(row)
     if not rows:
@@ -118,7 +120,7 @@ def _insert_reviews(conn, events: list[Event]) -> None:
     """Every new review, with its submission's student when the submission is known (the
     submissions of this batch are written already)."""
     rows = [{"event_id": e.id, "submission_id": e.data["submission_id"],
-             "mentor_id": e.data["mentor_id"], "reviewed_at": e.occurred_at,
+             "mentor_id": e.data["mentor_id"], "reviewed_at": e.occurred_at.isoformat(),
              "score": e.data["score"], "outcome": e.data["outcome"]}
             for e in events if e.type == "submission.reviewed"]
     if not rows:
@@ -166,7 +168,8 @@ def conflicts(events: list[Event]) -> list[dict]:
 
 def _record_new(conn, seq: int, events: list[Event]) -> set[str]:
     """Add the batch to the ledger; the ids that were not there before."""
-    rows = [{"event_id": e.id, "seq": seq, "type": e.type, "occurred_at": e.occurred_at,
+    rows = [{"event_id": e.id, "seq": seq, "type": e.type,
+             "occurred_at": e.occurred_at.isoformat(),
              **{k: e.data.get(k) for k in ("student_id", "cohort_id", "mentor_id",
                                             "submission_id")}} for e in events]
     names = ", ".join(n for n, _ in EVENT_COLUMNS)

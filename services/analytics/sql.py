@@ -40,16 +40,11 @@ def rows_source(conn, columns: list[tuple[str, str]]) -> str:
 
 
 def rows_param(conn, rows: list[dict], times: tuple[str, ...] = ()) -> str:
-    """The :rows JSON of `rows`, their `times` fields written as the backend stores them."""
+    """The :rows JSON of `rows`; their `times` fields are ISO strings (what PostgreSQL
+    parses), rewritten as SQLite stores times."""
     if not is_postgres(conn):
-        rows = [{**r, **{t: time_param(conn, r[t]) for t in times}} for r in rows]
-    return json.dumps(rows, default=_iso, separators=(",", ":"))
-
-
-def _iso(value):
-    if isinstance(value, datetime):
-        return value.isoformat()
-    raise TypeError(type(value).__name__)
+        rows = [{**r, **{t: time_param(conn, as_time(r[t])) for t in times}} for r in rows]
+    return json.dumps(rows, separators=(",", ":"))
 
 
 def json_array(conn, expressions: list[str]) -> str:
