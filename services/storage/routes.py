@@ -35,8 +35,8 @@ def upload_file():
     The bytes decide the content type (415 when the purpose does not allow it); a file over
     the purpose's limit or the caller's quota is cut off there (413) and nothing is kept.
     """
-    file_id = uploads.upload(current_principal(), request.stream, request.content_type)
-    return dump_file(service.get_row(file_id)), 201, {"Location": request.path + f"/{file_id}"}
+    row = uploads.upload(current_principal(), request.stream, request.content_type)
+    return dump_file(row), 201, {"Location": f"{request.path.rstrip('/')}/{row.id}"}
 
 
 @api.get("/files")

@@ -59,8 +59,8 @@ def over_quota(used: int) -> Problem:
                         "first.", title="Quota exceeded", quota=limit, used=used)
 
 
-def insert_within_quota(row: dict) -> int:
-    """Insert a file row unless the owner's files would then pass the quota (413); its id.
+def insert_within_quota(row: dict):
+    """Insert a file row unless the owner's files would then pass the quota (413); the row.
 
     Insert first, then sum: on SQLite the insert takes the write lock, so the sum sees every
     committed row; on PostgreSQL a per-owner advisory lock orders concurrent uploads.
@@ -69,12 +69,12 @@ def insert_within_quota(row: dict) -> int:
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:ns, :owner)"),
                          {"ns": QUOTA_LOCK, "owner": row["owner_id"] % (1 << 31)})
-        file_id = conn.execute(insert(FILES).values(**row).returning(FILES.c.id)).scalar_one()
+        inserted = conn.execute(insert(FILES).values(**row).returning(*FILES.c)).one()
         used = int(conn.execute(USED, {"owner": row["owner_id"], "now": utcnow()}).scalar_one())
         if used > quota():
             conn.rollback()
             raise over_quota(used - row["size"])
-    return file_id
+    return inserted
 
 
 def get_row(file_id: int):
@@ -145,9 +145,9 @@ def delete_file(principal: Principal, file_id: int) -> None:
         backends()[gone.backend].delete(gone.key)
 
 
-def pending_row(file_id: int, owner_id: int | None = None):
+def pending_row(file_id: int, owner_id: int | None = None, row=None):
     """A direct upload not completed yet (of this owner, if given); 404 otherwise."""
-    row = get_row(file_id)
+    row = row or get_row(file_id)
     if row is None or row.status != PENDING or (owner_id is not None and row.owner_id != owner_id):
         raise Problem(404, f"There is no upload {file_id} of yours waiting to complete.")
     return row

@@ -68,8 +68,8 @@ def _name(raw: str, field: str) -> str:
         raise ValidationError({field: [str(exc)]}) from None
 
 
-def upload(principal: Principal, stream, content_type: str | None) -> int:
-    """Store the file of a multipart form (fields first, the file last); the new file's id."""
+def upload(principal: Principal, stream, content_type: str | None):
+    """Store the file of a multipart form (fields first, the file last); the new file."""
     reader = FormReader(stream, content_type)
     fields, part = reader.fields_and_file()
     if part is None or part.field != "file":
@@ -109,7 +109,7 @@ def begin(principal: Principal, *, name: str, size: int, purpose: str,
         "owner_id": principal.user_id, "cohort_id": principal.cohort_id, "purpose": purpose,
         "name": _name(name, "name"), "key": key, "backend": backend.name, "size": size,
         "sha256": sha256.lower() if sha256 else None, "status": PENDING,
-        "created_at": utcnow(), "expires_at": expires_at})
+        "created_at": utcnow(), "expires_at": expires_at}).id
     if backend.name == "s3":
         url, fields = backend.presigned_post(service.INCOMING + key, size=size, ttl=ttl)
     else:
@@ -146,7 +146,7 @@ def complete(principal: Principal, file_id: int):
     row = service.get_row(file_id)
     if row is not None and row.status == READY and row.owner_id == principal.user_id:
         return row
-    row = service.pending_row(file_id, principal.user_id)
+    row = service.pending_row(file_id, principal.user_id, row)
     if row.expires_at < utcnow():
         raise Problem(409, "This upload has expired; begin a new one.", title="Upload expired")
     backend = service.backends()[row.backend]
@@ -171,10 +171,13 @@ def complete(principal: Principal, file_id: int):
         raise Problem(409, "The uploaded bytes do not match the announced sha256; upload "
                            "them again.", title="Checksum mismatch", sha256=checked.sha256)
     with db.transaction() as conn:
-        conn.execute(update(FILES).where(FILES.c.id == file_id, FILES.c.status == PENDING)
-                     .values(status=READY, content_type=checked.content_type,
-                             sha256=checked.sha256, created_at=utcnow(), expires_at=None))
-    return service.get_row(file_id)
+        done = conn.execute(
+            update(FILES).where(FILES.c.id == file_id, FILES.c.status == PENDING)
+            .values(status=READY, content_type=checked.content_type, sha256=checked.sha256,
+                    created_at=utcnow(), expires_at=None).returning(*FILES.c)).first()
+    if done is None:  # completed meanwhile by another request
+        return service.get_row(file_id)
+    return done
 
 
 def _announced(chunks: Iterable[bytes], row) -> Iterator[bytes]:
