@@ -11,6 +11,7 @@ from werkzeug.exceptions import NotFound
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.utils import send_from_directory
 
+from services import SERVICES
 from shared.app import VERSION
 from shared.errors import problem_response
 from shared.health import HEALTH_JSON
@@ -18,6 +19,8 @@ from shared.observability import REQUEST_ID_HEADER, VALID_REQUEST_ID
 
 STATIC_DIR = Path(__file__).parent / "static"
 REQUEST_ID_KEY = "HTTP_" + REQUEST_ID_HEADER.upper().replace("-", "_")
+# What nginx keeps of a service's answer when it sends a file for it (X-Accel-Redirect).
+KEPT_HEADERS = ("Content-Type", "Content-Disposition", "Cache-Control", REQUEST_ID_HEADER)
 # Paths the gateway owns: never looked up among the static files.
 ROUTED = ("api", "internal", "health", "metrics")
 GATEWAY_HEALTH = re.compile(r"^/health/gateway(/|/live/?|/ready/?)?$")
@@ -29,7 +32,9 @@ class Dispatcher:
     `/api/<name>...` and `/internal/<name>...` go to the service as they are (its routes
     carry the prefix); `/health/<name>/...` goes to the service's `/health/...`;
     `/health/gateway/...` and `/services.json` are answered here; `/metrics` is hidden;
-    anything else is a static file of `gateway/static/`. Every 404 is problem JSON.
+    anything else is a static file of `gateway/static/`. Every 404 is problem JSON. An
+    answer with X-Accel-Redirect to a service's served files is replaced by the file, as
+    nginx does (Range requests included).
     """
 
     def __init__(self, apps: Mapping[str, Flask] | None = None, static_dir: Path = STATIC_DIR):
@@ -44,6 +49,9 @@ class Dispatcher:
         path = environ.get("PATH_INFO") or "/"
         app = self._service_for(environ, path)
         if app is not None:
+            info = SERVICES.get(app.name)
+            if info is not None and info.files is not None:
+                return self._sending_files(app, info.files, environ, start_response)
             return app(environ, start_response)
         response = self._answer(environ, path, request_id)
         response.headers[REQUEST_ID_HEADER] = request_id
@@ -60,6 +68,26 @@ class Dispatcher:
             environ["PATH_INFO"] = "/health/" + (parts[3] if len(parts) > 3 else "")
             return app
         return None
+
+    @staticmethod
+    def _sending_files(app: Flask, files, environ, start_response):
+        """The service's answer; or, when it redirects to its files, the file itself."""
+        answer = Response.from_app(app, environ)
+        target = answer.headers.get("X-Accel-Redirect", "")
+        if not target.startswith(files.location):
+            return answer(environ, start_response)
+        try:
+            sent = send_from_directory(app.config[files.setting],
+                                       target.removeprefix(files.location), environ)
+        except NotFound:
+            sent = _problem(404, environ.get("PATH_INFO", ""),
+                            answer.headers.get(REQUEST_ID_HEADER, ""))
+        else:
+            for name in KEPT_HEADERS:
+                if name in answer.headers:
+                    sent.headers[name] = answer.headers[name]
+            sent.headers["X-Content-Type-Options"] = "nosniff"
+        return sent(environ, start_response)
 
     def _answer(self, environ, path: str, request_id: str) -> Response:
         if GATEWAY_HEALTH.match(path):

@@ -21,6 +21,14 @@ PARTIAL = ".partial"  # uploads in progress, on the same file system so a rename
 KEY = re.compile(r"^[a-z0-9_-]+(/[a-z0-9_-]+)*$")
 
 
+def _file_mode() -> int:
+    """What open() would give a new file (0666 less the umask): mkstemp's 0600 would keep
+    an nginx running as another user of the group from sending the file."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def _mtime(path: Path) -> datetime:
     return datetime.fromtimestamp(path.stat().st_mtime, UTC)
 
@@ -33,6 +41,7 @@ class LocalBackend(Backend):
     def __init__(self, root: str | Path):
         self.root = Path(root).resolve()
         self.partial = self.root / PARTIAL
+        self.mode = _file_mode()
 
     def path(self, key: str) -> Path:
         if not KEY.match(key):
@@ -50,6 +59,7 @@ class LocalBackend(Backend):
             raise StorageUnavailable(f"cannot write under {self.root}: {exc}") from exc
         try:
             with os.fdopen(fd, "wb", buffering=0) as out:
+                os.fchmod(fd, self.mode)
                 for chunk in chunks:
                     _write(out, chunk)
                 os.fsync(out.fileno())
