@@ -199,7 +199,7 @@ def test_the_flask_command_seeds_the_same_way(database):
 
 
 def test_up_seeds_only_an_empty_database(database, capsys):
-    url, env, engine = database
+    _, env, engine = database
     invoke("migrate", env=env)
     apps = build_apps(**env)
     with engine.begin() as conn:
