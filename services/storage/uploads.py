@@ -20,7 +20,7 @@ from services.storage.policy import check_type, limit_of, too_large
 from services.storage.schemas import UploadForm
 from services.storage.sniff import Sniffer
 from shared.auth import Principal
-from shared.db import utcnow
+from shared.db import isoformat_z, utcnow
 from shared.errors import Problem
 
 FILES = service.FILES
@@ -114,7 +114,8 @@ def begin(principal: Principal, *, name: str, size: int, purpose: str,
         url, fields = backend.presigned_post(service.INCOMING + key, size=size, ttl=ttl)
     else:
         url, fields = signing.upload_url(file_id, key, size, int(expires_at.timestamp())), {}
-    return {"file_id": file_id, "url": url, "fields": fields, "expires_at": expires_at}
+    return {"file_id": file_id, "url": url, "fields": fields,
+            "expires_at": isoformat_z(expires_at)}
 
 
 def receive(file_id: int, expires: int, signature: str, stream, content_type: str | None):
@@ -158,40 +159,43 @@ def complete(principal: Principal, file_id: int):
         if backend.size(row.key) is None:
             raise Problem(409, "Nothing was uploaded for this file yet.",
                           title="Upload missing") from None
-    checked = CheckedBytes(_announced(backend.read(row.key), row), row.purpose, row.size)
-    try:
-        for _ in checked:
-            pass
-    except Problem as exc:
-        if exc.status != 409:  # a file of a wrong type or size is refused for good
-            _discard(row, backend)
-        raise
-    if row.sha256 and checked.sha256 != row.sha256:
+    size, sha256, content_type = _inspect(backend.read(row.key), row.size)
+    if size != row.size:
+        raise Problem(409, f"The upload holds {'more than' if size > row.size else size} "
+                           f"bytes, not the {row.size:,} announced; upload it again.",
+                      title="Size mismatch")
+    if row.sha256 and sha256 != row.sha256:
         backend.delete(row.key)
         raise Problem(409, "The uploaded bytes do not match the announced sha256; upload "
-                           "them again.", title="Checksum mismatch", sha256=checked.sha256)
+                           "them again.", title="Checksum mismatch", sha256=sha256)
+    try:
+        if size > limit_of(row.purpose):
+            raise too_large(row.purpose)
+        check_type(row.purpose, content_type)
+    except Problem:
+        _discard(row, backend)  # bytes of a wrong type or size are refused for good
+        raise
     with db.transaction() as conn:
         done = conn.execute(
             update(FILES).where(FILES.c.id == file_id, FILES.c.status == PENDING)
-            .values(status=READY, content_type=checked.content_type, sha256=checked.sha256,
+            .values(status=READY, content_type=content_type, sha256=sha256,
                     created_at=utcnow(), expires_at=None).returning(*FILES.c)).first()
     if done is None:  # completed meanwhile by another request
         return service.get_row(file_id)
     return done
 
 
-def _announced(chunks: Iterable[bytes], row) -> Iterator[bytes]:
-    """The stored bytes, which must be exactly as many as announced (409 otherwise)."""
-    size = 0
+def _inspect(chunks: Iterable[bytes], announced: int) -> tuple[int, str, str]:
+    """Size, SHA-256 and type of stored bytes, read as a stream; a count past `announced`
+    stops the reading (the size is wrong whatever follows)."""
+    size, digest, sniffer = 0, hashlib.sha256(), Sniffer()
     for chunk in chunks:
         size += len(chunk)
-        if size > row.size:
+        if size > announced:
             break
-        yield chunk
-    if size != row.size:
-        raise Problem(409, f"The upload holds {'more' if size > row.size else size} bytes, "
-                           f"not the {row.size:,} announced; upload it again.",
-                      title="Size mismatch")
+        digest.update(chunk)
+        sniffer.feed(chunk)
+    return size, digest.hexdigest(), sniffer.finish()
 
 
 def _discard(row, backend) -> None:
