@@ -179,6 +179,8 @@ def _operation(rule, view) -> dict:
         statuses |= {400, 413, 415}
     if "<" in rule.rule:
         statuses.add(404)
+    if rule.rule.startswith("/api/"):
+        statuses.add(429)  # the gateway's per-client rate limit covers every public route
     if parameters:
         operation["parameters"] = parameters
     for status, (schema, description, headers, content_type) in sorted(
