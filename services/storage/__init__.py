@@ -37,7 +37,7 @@ SETTINGS = [
     Setting("STORAGE_DOWNLOAD_TTL", number(int, 1, 3600), 60,
             "seconds a presigned S3 download URL lives: the most a deleted file's URL can "
             "outlive it"),
-    Setting("STORAGE_ORPHAN_AGE", number(int, 60, 30 * 86400), 3600,
+    Setting("STORAGE_ORPHAN_AGE", number(int, 0, 30 * 86400), 3600,
             "seconds before cleanup-storage removes an object with no file or an unfinished "
             "upload (uploads in progress are younger)"),
     Setting("S3_BUCKET", text, "", "bucket of the files (required with USE_CLOUD_STORAGE)"),

@@ -1,5 +1,6 @@
 """The storage domain's queries and commits: files, the quota, reading and deleting."""
 
+import logging
 import secrets
 import zlib
 from datetime import datetime
@@ -7,7 +8,7 @@ from datetime import datetime
 from flask import current_app
 from sqlalchemy import bindparam, delete, func, insert, or_, select, text, tuple_
 
-from services.storage.backends import Backend
+from services.storage.backends import Backend, StorageUnavailable
 from services.storage.db import db
 from services.storage.models import PENDING, READY, StoredFile
 from services.storage.policy import may_delete, may_read
@@ -16,6 +17,7 @@ from shared.db import utcnow
 from shared.errors import Problem
 from shared.pagination import decode_cursor, encode_cursor
 
+log = logging.getLogger(__name__)
 FILES = StoredFile.__table__
 INCOMING = "incoming/"  # where direct uploads land before complete moves them
 QUOTA_LOCK = zlib.crc32(b"storage-quota") - (1 << 31)  # an int4 namespace for the owner locks
@@ -132,17 +134,20 @@ def _in_cohort(owner: int, principal: Principal) -> bool:
 
 
 def delete_file(principal: Principal, file_id: int) -> None:
-    """Remove the file's row and its object together: the object goes before the row's
-    deletion commits, so a failure leaves both (503) and never a row without bytes."""
+    """Remove the file's row, then its bytes. The row goes first: a delete S3 did not
+    confirm may still happen after a timeout, and must never leave a row without bytes. If
+    the bytes stay, cleanup-storage removes them; no URL reaches them meanwhile."""
     row = readable(principal, file_id)
     if not may_delete(principal, row.owner_id):
         raise Problem(403, "Only the owner or an admin may delete a file.", title="Forbidden")
-    with db.transaction() as conn:
-        gone = conn.execute(delete(FILES).where(FILES.c.id == file_id, FILES.c.status == READY)
-                            .returning(FILES.c.key, FILES.c.backend)).first()
-        if gone is None:  # deleted meanwhile by another request
-            raise Problem(404, f"There is no file {file_id} that you may read.")
+    gone = db.row(delete(FILES).where(FILES.c.id == file_id, FILES.c.status == READY)
+                  .returning(FILES.c.key, FILES.c.backend))
+    if gone is None:  # deleted meanwhile by another request
+        raise Problem(404, f"There is no file {file_id} that you may read.")
+    try:
         backends()[gone.backend].delete(gone.key)
+    except StorageUnavailable:
+        log.warning("the bytes of deleted file %s stay until cleanup-storage", file_id)
 
 
 def pending_row(file_id: int, owner_id: int | None = None, row=None):
