@@ -183,8 +183,9 @@ def key_of(database_url: str, file_id: int) -> str:
 def upload(stack, args, work: Path, files: Path, token) -> dict:
     """One big streamed upload, its workers' memory sampled; cp of the same file beside it."""
     big = make_file(work / "upload.pdf", args.upload_mb * MB)
-    copy = {"cp": copy_seconds(big, files.parent / "copy.pdf", sync=False),
-            "cp_sync": copy_seconds(big, files.parent / "copy.pdf", sync=True)}
+    # The best of three: the disk is shared, and the first copy may still read from it.
+    copy = {kind: min(copy_seconds(big, files.parent / "copy.pdf", sync=sync) for _ in range(3))
+            for kind, sync in (("cp", False), ("cp_sync", True))}
     with PeakMemory(stack.pids["storage"]) as memory:
         status, body, seconds = curl_upload(f"{stack.base_url}/api/storage/files", token(2), big)
     if status != 201:
