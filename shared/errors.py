@@ -22,6 +22,7 @@ PROBLEMS = {
     404: ("Not Found", "Nothing is served at this path."),
     405: ("Method Not Allowed", "This path does not take that method."),
     413: ("Content Too Large", "The request body is larger than this route accepts."),
+    414: ("URI Too Long", "The URL is longer than the server reads; shorten the query."),
     415: ("Unsupported Media Type", "This route does not take a body of that type."),
     429: ("Too Many Requests", "Too many requests from this client; wait a second and retry."),
     500: ("Internal Server Error", "The server failed; quote the request id to the operators."),

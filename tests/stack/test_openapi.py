@@ -45,7 +45,9 @@ def stack(tmp_path_factory):
                 temporary_database("postgresql", tmp_path_factory, f"fuzz_{name}"))
             migrate(info.create_app, url)
             urls[f"{info.env_prefix}DATABASE_URL"] = url
-        env = stack_env(CACHE_URL=REDIS_URL, USE_NOTIFICATION_CACHE="on", **urls)
+        # The rate limit answers are documented; examples spent on them test nothing else.
+        env = stack_env(CACHE_URL=REDIS_URL, USE_NOTIFICATION_CACHE="on",
+                        GATEWAY_RATE="10000r/s", GATEWAY_BURST="10000", **urls)
         yield cleanup.enter_context(running_stack(tmp_path_factory.mktemp("fuzz"), env))
     redis.Redis.from_url(REDIS_URL).flushdb()
 
