@@ -43,7 +43,7 @@ def upload_file():
 @user_required
 @query(ListArgs)
 @responds(200, FilePage, "A page of the owner's files, newest first")
-@problems(403)
+@problems(403, 404)
 def list_files(query):
     """The caller's files; with owner, another's (their cohort's mentor, or an admin).
 
