@@ -20,11 +20,36 @@ class Check:
 
 @dataclass(frozen=True)
 class Cron:
-    """An operator command run on a schedule (cron syntax, UTC)."""
+    """An operator command run on a schedule (cron syntax, UTC). `name` tells two schedules
+    of one command apart in the deploy files (a unit, a CronJob each); the command's name
+    by default."""
 
     command: str
     schedule: str
     args: tuple[str, ...] = ()
+    name: str = ""
+
+    @property
+    def job(self) -> str:
+        return self.name or self.command
+
+
+@dataclass(frozen=True)
+class ServedFiles:
+    """Files the gateway sends on the service's behalf: the service answers a request with
+    `X-Accel-Redirect: <location><path>` and nginx serves <directory>/<path>, where the
+    directory is the service's setting `setting` (default `default` under var/). The
+    location is internal: no client can ask for it directly."""
+
+    setting: str
+    location: str
+    default: str
+
+    @property
+    def default_directory(self) -> str:
+        from shared.config import VAR_DIR
+
+        return str(VAR_DIR / self.default)
 
 
 @dataclass(frozen=True)
@@ -44,6 +69,12 @@ class ServiceInfo:
     try_lines: tuple[str, ...] = ()
     module: str = ""  # the package; services.<name> unless given
     seeded: bool = True  # the package has seed.py (is_empty, seed_demo)
+    files: ServedFiles | None = None  # a directory nginx serves for it (X-Accel-Redirect)
+
+    def __post_init__(self):
+        jobs = [cron.job for cron in self.crons]
+        if len(set(jobs)) != len(jobs):
+            raise ValueError(f"{self.name}: two crons share a job name; give one a `name`")
 
     @property
     def package(self) -> str:
@@ -86,7 +117,7 @@ SERVICES: dict[str, ServiceInfo] = {s.name: s for s in (
         checks=(Check("recompute", "services.analytics.health:recompute_age", required=False),),
         crons=(
             Cron("recompute-analytics", "5 * * * *"),
-            Cron("recompute-analytics", "30 2 * * *", ("--full",)),
+            Cron("recompute-analytics", "30 2 * * *", ("--full",), name="recompute-analytics-full"),
             Cron("verify-analytics", "0 4 * * *", ("--sample", "200")),
         ),
         try_lines=(
@@ -98,6 +129,38 @@ SERVICES: dict[str, ServiceInfo] = {s.name: s for s in (
             "\"occurred_at\": \"2026-11-29T10:00:00Z\", \"data\": {{\"submission_id\": 1, "
             "\"student_id\": 1, \"assignment_id\": 1}}}}]}}' "
             "{internal}/internal/analytics/events",
+        ),
+    ),
+    ServiceInfo(
+        "gamification", 8003,
+        checks=(Check("outbox", "services.gamification.health:outbox_backlog", required=False),),
+        crons=(
+            Cron("sync-leetcode-streaks", "30 2 * * *"),
+            Cron("sync-leetcode-streaks", "* * * * *", ("--requested",),
+                 name="sync-requested-leetcode-streaks"),
+            Cron("update-seasons", "*/5 * * * *"),
+            Cron("deliver-notifications", "* * * * *"),
+        ),
+        try_lines=(
+            'curl -s {student} "{base}/api/gamification/leaderboard?limit=5"',
+            'curl -s {student} "{base}/api/gamification/leaderboard?around=me&limit=5"',
+            "curl -s {student} {base}/api/gamification/players/me/streak",
+            "curl -s {student} {base}/api/gamification/seasons",
+        ),
+    ),
+    ServiceInfo(
+        "storage", 8004,
+        # The largest purpose limit (50 MiB submissions) and the multipart form around it.
+        max_body=50 * (1 << 20) + (64 << 10),
+        stream_bodies=True,
+        checks=(Check("storage", "services.storage.health:check_storage"),),
+        crons=(Cron("cleanup-storage", "25 * * * *"),),
+        files=ServedFiles("STORAGE_DIR", "/_files/storage/", "storage"),
+        try_lines=(
+            "curl -s {student} -F purpose=submission -F file=@README.md {base}/api/storage/files",
+            'curl -s {student} "{base}/api/storage/files?limit=3"',
+            "curl -s {student} -o avatar.png -w '%{{http_code}} %{{content_type}}\\n' "
+            "{base}/api/storage/files/1/content",
         ),
     ),
 )}

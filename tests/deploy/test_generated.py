@@ -74,15 +74,3 @@ def test_cron_schedules_become_on_calendar(schedule, calendar):
 def test_a_schedule_systemd_cannot_say_the_same_way_is_refused():
     with pytest.raises(ValueError):
         deployfiles.on_calendar("0 3 * * 1")
-
-
-def test_a_command_scheduled_twice_gets_a_unit_and_a_job_each(monkeypatch):
-    info = throwaway.INFO.__class__(**{**throwaway.INFO.__dict__, "crons": (
-        Cron("tidy-echoes", "5 * * * *"), Cron("tidy-echoes", "30 2 * * *", ("--all",)))})
-    monkeypatch.setitem(SERVICES, info.name, info)
-    files = deployfiles.render_all()
-    jobs = {d["metadata"]["name"] for d in manifests(files) if d["kind"] == "CronJob"}
-    assert {"throwaway-tidy-echoes", "throwaway-tidy-echoes-all"} <= jobs
-    for name in ("cohort-throwaway-tidy-echoes", "cohort-throwaway-tidy-echoes-all"):
-        assert deployfiles.Path(f"systemd/{name}.timer") in files
-        assert f"{name}.timer" in files[deployfiles.Path("systemd/cohort.target")]

@@ -3,7 +3,6 @@
 import itertools
 import uuid
 from contextlib import contextmanager
-from pathlib import Path
 
 import requests
 
@@ -12,7 +11,6 @@ from services import SERVICES
 from shared.flags import FLAGS
 from tests.conftest import Tokens
 from tests.gateway.support import free_ports
-from tests.support.databases import migrate
 from tests.support.servers import require_nginx
 
 JWT_SECRET = "stack-tests-jwt-secret-not-the-dev-one"
@@ -29,18 +27,15 @@ def stack_env(**extra: str) -> dict[str, str]:
     }
 
 
-def own_databases(workdir, env: dict[str, str]) -> dict[str, str]:
-    """`env` with a migrated SQLite database for every registered service it gives none:
-    each service starts in production mode, which requires its own DATABASE_URL."""
-    env = dict(env)
-    for name, info in SERVICES.items():
-        variable = f"{info.env_prefix}DATABASE_URL"
-        if variable not in env:
-            path = Path(workdir) / "databases" / f"{name}.db"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            env[variable] = f"sqlite:///{path}"
-            migrate(info.create_app, env[variable])
-    return env
+def own_places(workdir) -> dict[str, str]:
+    """What production requires of every service, under the test's directory: a database
+    (SQLite, unmigrated: a test that uses a service gives it a real one) and the directory a
+    service keeps its files in."""
+    places = {f"{name.upper()}_DATABASE_URL": f"sqlite:///{workdir}/{name}.db"
+              for name in SERVICES}
+    places |= {info.files.setting: f"{workdir}/files/{name}"
+               for name, info in SERVICES.items() if info.files}
+    return places
 
 
 @contextmanager
@@ -48,10 +43,10 @@ def running_stack(workdir, env: dict[str, str], services=None):
     """A started and ready Stack of `services` (default: every one in the registry), each on
     a free port; stopped (every process reaped) on the way out."""
     require_nginx()
-    env = own_databases(workdir, env)
     port, internal, *ports = free_ports(2 + len(SERVICES))
-    stack = Stack(workdir, env, port=port, internal_port=internal, workers=2,
-                  service_ports=dict(zip(SERVICES, ports, strict=True)), services=services)
+    stack = Stack(workdir, {**own_places(workdir), **env}, port=port, internal_port=internal,
+                  workers=2, service_ports=dict(zip(SERVICES, ports, strict=True)),
+                  services=services)
     with stack:
         yield stack
 
