@@ -80,4 +80,20 @@ SERVICES: dict[str, ServiceInfo] = {s.name: s for s in (
             "{internal}/internal/notifications/",
         ),
     ),
+    ServiceInfo(
+        "gamification", 8003,
+        checks=(Check("outbox", "services.gamification.health:outbox_backlog", required=False),),
+        crons=(
+            Cron("sync-leetcode-streaks", "30 2 * * *"),
+            Cron("sync-leetcode-streaks", "* * * * *", ("--requested",)),
+            Cron("update-seasons", "*/5 * * * *"),
+            Cron("deliver-notifications", "* * * * *"),
+        ),
+        try_lines=(
+            'curl -s {student} "{base}/api/gamification/leaderboard?limit=5"',
+            'curl -s {student} "{base}/api/gamification/leaderboard?around=me&limit=5"',
+            "curl -s {student} {base}/api/gamification/players/me/streak",
+            "curl -s {student} {base}/api/gamification/seasons",
+        ),
+    ),
 )}
