@@ -172,6 +172,7 @@ class Standing(db.Model):
     cohort_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
     position: Mapped[int] = mapped_column(Integer, nullable=False)  # 1.. in board order
     rank: Mapped[int] = mapped_column(Integer, nullable=False)
+    tied: Mapped[int] = mapped_column(Integer, nullable=False)  # players of this rank
     points: Mapped[int] = mapped_column(BigInteger, nullable=False)
 
     __table_args__ = (

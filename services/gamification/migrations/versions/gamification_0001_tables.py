@@ -126,6 +126,7 @@ def upgrade():
         *key("season_id", "user_id", "cohort_id"),
         sa.Column("position", sa.Integer(), nullable=False),
         sa.Column("rank", sa.Integer(), nullable=False),
+        sa.Column("tied", sa.Integer(), nullable=False),
         sa.Column("points", BIG, nullable=False),
         sa.PrimaryKeyConstraint("season_id", "user_id", name="pk_standings"),
     )
