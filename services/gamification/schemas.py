@@ -83,7 +83,8 @@ class PlayerBody(BodySchema):
 
 
 class AwardsBody(BodySchema):
-    awards = fields.List(fields.Raw(), required=True, validate=validate.Length(1, MAX_AWARDS),
+    awards = fields.List(fields.Raw(allow_none=True), required=True,
+                         validate=validate.Length(1, MAX_AWARDS),
                          metadata={"description": "each an Award; up to 1,000"})
 
 
