@@ -16,6 +16,7 @@ from services.gamification.seasons import COLUMNS, for_cohort, season_dict, stat
 from services.gamification.streaks import Run, reference_day
 from shared.db import utcnow
 from shared.errors import Problem
+from shared.metrics import count_cache
 
 from .db import db
 from .leaderboard_sql import AROUND, FROZEN, FROZEN_AROUND, PAGE, PLAYERS
@@ -61,7 +62,8 @@ def leaderboard(*, cohort_id: int, season: str | int, limit: int, offset: int, a
         if board_mirror is not None and version is not None:
             window = board_mirror.read(row[0], cohort_id, version, offset=offset, limit=limit,
                                        me=me, around=around)
-            if window is None:
+            count_cache(current_app.name, "leaderboard", "miss" if window is None else "hit")
+            if window is None and board_mirror.usable:
                 rebuild_later(board_mirror, row[0], cohort_id)
         entries, mine = from_mirror(window) if window else live(params, around and me)
     players = {r[0]: r for r in db.rows(PLAYERS, {"ids": [e[1] for e in entries]})} \
@@ -167,6 +169,18 @@ BOARD_ROWS = text(
     "SELECT b.version, t.user_id, t.points FROM boards b LEFT JOIN totals t "
     "ON t.season_id = b.season_id AND t.cohort_id = b.cohort_id "
     "WHERE b.season_id = :s AND b.cohort_id = :c")
+
+
+def rebuild_all(season_id: int | None = None) -> list[tuple[int, int, bool]]:
+    """Copy every board of the unfrozen seasons (or of one season) to Redis."""
+    board_mirror = mirror.current()
+    if board_mirror is None:
+        return []
+    query = select(B.c.season_id, B.c.cohort_id).join(SE, SE.c.id == B.c.season_id).where(
+        SE.c.frozen.is_(False)).order_by(B.c.season_id, B.c.cohort_id)
+    if season_id is not None:
+        query = query.where(SE.c.id == season_id)
+    return [(s, c, rebuild(board_mirror, s, c)) for s, c in db.rows(query)]
 
 
 def rebuild(board_mirror, season_id: int, cohort_id: int) -> bool:
