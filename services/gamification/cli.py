@@ -9,6 +9,9 @@ from flask.cli import with_appcontext
 
 from services.gamification.db import db
 from services.gamification.leaderboard import rebuild_all
+from services.gamification.ratelimit import Blocked
+from services.gamification.sync import sync_players, to_sync
+from shared.db import utcnow
 from shared.locks import AlreadyRunning, command_lock
 
 
@@ -39,6 +42,31 @@ def rebuild_leaderboards(season, dry_run, verbose):
         click.echo(f"copied {sum(ok for *_, ok in done)} of {len(done)} boards")
 
 
+@click.command("sync-leetcode-streaks")
+@click.option("--student", type=click.IntRange(1, 2**63 - 1), help="Only this player.")
+@click.option("--requested", is_flag=True,
+              help="Only players who asked for a sync (USE_ASYNC_TASKS); run every minute.")
+@click.option("--dry-run", is_flag=True, help="Count the players; ask LeetCode nothing.")
+@click.option("--verbose", is_flag=True, help="Report each batch.")
+@with_appcontext
+def sync_leetcode_streaks(student, requested, dry_run, verbose):
+    """Fetch LeetCode activity (batched, rate-limited) and update streaks; exits 2 when
+    LeetCode blocks us (403 or a challenge page), leaving the rest for a later run."""
+    ids = [student] if student else None
+    if dry_run:
+        players = to_sync(utcnow(), user_ids=ids, requested=requested)
+        click.echo(f"would sync {len(players)} players")
+        return
+    with locked("sync-leetcode-streaks" + ("-requested" if requested else "")):
+        try:
+            report = sync_players(user_ids=ids, requested=requested,
+                                  log=click.echo if verbose else None)
+        except Blocked as exc:
+            click.echo(f"stopped early: {exc}", err=True)
+            raise SystemExit(2) from None
+        click.echo(str(report))
+
+
 def register_commands(app: Flask) -> None:
-    for command in (rebuild_leaderboards,):
+    for command in (rebuild_leaderboards, sync_leetcode_streaks):
         app.cli.add_command(command)

@@ -2,7 +2,7 @@
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Boolean, Date, Index, Integer, String, Text, text
+from sqlalchemy import BigInteger, Boolean, Date, Float, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.gamification.db import db
@@ -202,12 +202,12 @@ class OutboxMessage(db.Model):
 
 
 class RateLimit(db.Model):
-    """Shared state of an outbound rate limit when there is no Redis: recent permits and a
-    breaker, one row locked per permit."""
+    """Shared state of an outbound rate limit when there is no Redis: the next free slot
+    (unix seconds) and a breaker, the row locked for each reservation."""
 
     __tablename__ = "rate_limits"
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
-    stamps: Mapped[str] = mapped_column(Text, nullable=False, default="[]")
+    next_slot: Mapped[float] = mapped_column(Float, nullable=False, default=0.0)
     blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     blocked_reason: Mapped[str | None] = mapped_column(String(500))

@@ -1,6 +1,6 @@
 """HTTP routes of the gamification service: parse, call the service, dump."""
 
-from flask import Blueprint
+from flask import Blueprint, current_app
 
 from services.gamification import points, seasons, service
 from services.gamification.leaderboard import leaderboard
@@ -17,6 +17,7 @@ from services.gamification.schemas import (
     PlayerBody,
     PlayerOut,
     PlayerProfile,
+    Queued,
     SeasonList,
     SeasonOut,
     SeasonPatch,
@@ -170,3 +171,27 @@ def award_points(body):
 def players_batch(body):
     """Streak and points of up to 1,000 players in one call."""
     return service.players_batch(user_ids=body["user_ids"])
+
+
+@player_routes("/sync", methods=["POST"])
+@user_required
+@responds(200, StreakOut, "The fresh streak")
+@responds(202, Queued, "Queued (USE_ASYNC_TASKS): the next `sync-leetcode-streaks "
+                       "--requested` run (cron, every minute) syncs the player")
+@problems(403, 404, 409, 429, 502)
+def sync_player(user_id):
+    """Sync a player's LeetCode activity now: the player (once every 5 minutes, failed
+    attempts included; else 429 with Retry-After) or an admin (not limited); a mentor: 403.
+
+    A LeetCode failure is a 502 and leaves the streak as it was (the error is in
+    `last_sync`). A player without a LeetCode username: 409.
+    """
+    principal = current_principal()
+    if principal.role == "mentor":
+        raise Problem(403, "Mentors cannot sync a player.", title="Forbidden")
+    target = caller_or(user_id)
+    if principal.role == "student" and target != principal.user_id:
+        raise Problem(404, f"There is no player {target} you can see.")
+    queued = current_app.config["FLAGS"]["USE_ASYNC_TASKS"].enabled(principal.user_id)
+    streak = service.request_sync(principal=principal, user_id=target, queued=queued)
+    return ({"queued": True}, 202) if streak is None else streak

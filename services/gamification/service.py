@@ -1,9 +1,12 @@
 """Players: their profile, streak, points and activity as the API shows them, who may see
 them, and their upsert by the core app."""
 
+import math
+import time
 from datetime import date, datetime, timedelta
 from types import SimpleNamespace
 
+from flask import current_app
 from sqlalchemy import insert, or_, select, update
 
 from services.gamification import mirror
@@ -11,7 +14,9 @@ from services.gamification.activity import STATE, recompute
 from services.gamification.boards import BoardChanges, place_player
 from services.gamification.db import db, write_transaction
 from services.gamification.models import OVERALL, ActivityDay, Player, Season, Total
+from services.gamification.ratelimit import Blocked
 from services.gamification.streaks import Run, reference_day, today
+from services.gamification.sync import sync_players
 from shared.auth import Principal
 from shared.db import isoformat_z, utcnow
 from shared.errors import Problem
@@ -142,3 +147,37 @@ def upsert_player(user_id: int, *, cohort_id: int, display_name: str,
     mirror.follow(written)
     return row is None
 
+
+
+def request_sync(*, principal: Principal, user_id: int, queued: bool) -> dict | None:
+    """Sync a player now (their streak), or queue it (None): at most one attempt every
+    SYNC_INTERVAL_SECONDS for the player themself (failed ones count), any for an admin."""
+    config, now = current_app.config, utcnow()
+    with write_transaction() as conn:
+        row = conn.execute(select(P.c.cohort_id, P.c.leetcode_username, P.c.sync_attempt_at)
+                           .where(P.c.user_id == user_id).with_for_update()).first()
+        if row is None or not can_see(principal, user_id, row.cohort_id):
+            raise Problem(404, f"There is no player {user_id} you can see.")
+        if row.leetcode_username is None:
+            raise Problem(409, "The player has no LeetCode username to sync.", title="Conflict")
+        interval = timedelta(seconds=config["SYNC_INTERVAL_SECONDS"])
+        if principal.role != "admin" and row.sync_attempt_at is not None and \
+                now - row.sync_attempt_at < interval:
+            wait = math.ceil((row.sync_attempt_at + interval - now).total_seconds())
+            raise Problem(429, f"A sync was asked for less than {interval.seconds // 60 or 1} "
+                               f"minutes ago; try again in {wait} s.",
+                          headers={"Retry-After": str(wait)})
+        conn.execute(update(P).where(P.c.user_id == user_id).values(
+            sync_attempt_at=now, **({"sync_requested_at": now} if queued else {})))
+    if queued:
+        return None
+    try:
+        report = sync_players(user_ids=[user_id],
+                              deadline=time.monotonic() + config["LEETCODE_TIMEOUT"])
+    except Blocked as exc:
+        raise Problem(502, f"LeetCode is refusing our requests for now: {exc}",
+                      title="Bad Gateway") from None
+    if report.errors:
+        raise Problem(502, report.errors.get(user_id, "LeetCode did not answer."),
+                      title="Bad Gateway")
+    return get_streak(principal=principal, user_id=user_id)

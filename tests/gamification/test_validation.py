@@ -14,6 +14,7 @@ PUBLIC = [
     ("get", f"{API}/players/1"),
     ("get", f"{API}/players/me/streak"),
     ("get", f"{API}/players/1/activity"),
+    ("post", f"{API}/players/1/sync"),
     ("get", f"{API}/seasons"),
     ("get", f"{API}/seasons/current"),
     ("post", f"{API}/seasons"),
@@ -251,7 +252,7 @@ def test_bad_batch_reads(client, tokens, body, field):
 def test_the_openapi_document_describes_every_route(client):
     document = client.get(f"{API}/openapi.json").json
     paths = document["paths"]
-    for path in ("/api/gamification/leaderboard", "/api/gamification/players/{user_id}",
+    for path in ("/api/gamification/leaderboard", "/api/gamification/players/{user_id}/sync",
                  "/api/gamification/players/me/streak", "/internal/gamification/points",
                  "/api/gamification/seasons/{season_id}"):
         assert path in paths, sorted(paths)

@@ -146,7 +146,7 @@ def upgrade():
     op.create_table(
         "rate_limits",
         sa.Column("name", sa.String(64), nullable=False),
-        sa.Column("stamps", sa.Text(), nullable=False),
+        sa.Column("next_slot", sa.Float(), nullable=False),
         sa.Column("blocked_until", UTCDateTime()),
         sa.Column("blocked_reason", sa.String(500)),
         sa.PrimaryKeyConstraint("name", name="pk_rate_limits"),
