@@ -2,11 +2,13 @@
 --verbose, idempotent, and locked so a second copy exits without work."""
 
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 
 import click
 from flask import Flask
 from flask.cli import with_appcontext
 
+from services.gamification import outbox, seasons
 from services.gamification.db import db
 from services.gamification.leaderboard import rebuild_all
 from services.gamification.ratelimit import Blocked
@@ -67,6 +69,59 @@ def sync_leetcode_streaks(student, requested, dry_run, verbose):
         click.echo(str(report))
 
 
+class IsoTime(click.ParamType):
+    name = "ISO 8601 time"
+
+    def convert(self, value, param, ctx):
+        try:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            self.fail(f"{value!r} is not an ISO 8601 time", param, ctx)
+        if moment.tzinfo is None:
+            self.fail("give the time with its offset, e.g. 2026-12-01T00:00:00Z", param, ctx)
+        return moment.astimezone(UTC)
+
+
+@click.command("update-seasons")
+@click.option("--now", type=IsoTime(), help="Take this as the time (default: now).")
+@click.option("--dry-run", is_flag=True, help="List the seasons that would be frozen.")
+@click.option("--verbose", is_flag=True, help="Report each season.")
+@with_appcontext
+def update_seasons(now, dry_run, verbose):
+    """Freeze every ended season's standings (once) and send their final ranks."""
+    now = now or utcnow()
+    ended = seasons.ended_unfrozen(now)
+    if dry_run:
+        click.echo(f"would freeze {len(ended)} seasons: {', '.join(map(str, ended)) or '-'}")
+        return
+    with locked("update-seasons"):
+        frozen = 0
+        for season_id in ended:
+            ranked = seasons.freeze(season_id, now)
+            frozen += ranked is not None
+            if verbose:
+                click.echo(f"season {season_id}: " + (
+                    "frozen by another run" if ranked is None else f"{ranked} players ranked"))
+        click.echo(f"froze {frozen} seasons")
+        click.echo(f"notifications: {outbox.deliver(report=click.echo if verbose else None)}")
+
+
+@click.command("deliver-notifications")
+@click.option("--retry-now", is_flag=True, help="Also send those waiting for their backoff.")
+@click.option("--limit", type=click.IntRange(1), default=100_000, show_default=True)
+@click.option("--dry-run", is_flag=True, help="Count what is pending; send nothing.")
+@click.option("--verbose", is_flag=True, help="Report each batch.")
+@with_appcontext
+def deliver_notifications(retry_now, limit, dry_run, verbose):
+    """Send pending notifications to the notifications service (retried with backoff)."""
+    with locked("deliver-notifications"):
+        later = utcnow() + timedelta(days=3650) if retry_now else None
+        result = outbox.deliver(limit=limit, dry_run=dry_run, now=later,
+                                report=click.echo if verbose else None)
+        click.echo(f"would deliver {result.pending}" if dry_run else str(result))
+
+
 def register_commands(app: Flask) -> None:
-    for command in (rebuild_leaderboards, sync_leetcode_streaks):
+    for command in (rebuild_leaderboards, sync_leetcode_streaks, update_seasons,
+                    deliver_notifications):
         app.cli.add_command(command)

@@ -195,7 +195,7 @@ class OutboxMessage(db.Model):
     last_error: Mapped[str | None] = mapped_column(String(500))
 
     __table_args__ = (
-        Index("ix_outbox_pending", "next_attempt_at", "id",
+        Index("ix_outbox_pending", "id", "next_attempt_at",
               postgresql_where=text("delivered_at IS NULL"),
               sqlite_where=text("delivered_at IS NULL")),
     )

@@ -62,16 +62,20 @@ class Delivery:
                 f"{self.pending} still pending")
 
 
-def _claim(now: datetime, batch: int) -> list:
+def _claim(due_by: datetime, after: int, batch: int) -> list:
+    """Take up to `batch` messages due by then, past id `after` (one pass a run), for a
+    lease: a crash mid-delivery leaves them due again once it runs out."""
     with db.transaction() as conn:
-        due = (select(OUT.c.id).where(OUT.c.delivered_at.is_(None), OUT.c.next_attempt_at <= now)
-               .order_by(OUT.c.next_attempt_at, OUT.c.id).limit(batch))
+        due = (select(OUT.c.id).where(OUT.c.delivered_at.is_(None), OUT.c.id > after,
+                                      OUT.c.next_attempt_at <= due_by)
+               .order_by(OUT.c.id).limit(batch))
         if conn.dialect.name == "postgresql":
             due = due.with_for_update(skip_locked=True)
         ids = conn.execute(due).scalars().all()
         if not ids:
             return []
-        conn.execute(update(OUT).where(OUT.c.id.in_(ids)).values(next_attempt_at=now + LEASE))
+        conn.execute(update(OUT).where(OUT.c.id.in_(ids))
+                     .values(next_attempt_at=utcnow() + LEASE))
         return conn.execute(select(OUT.c.id, OUT.c.payload, OUT.c.attempts)
                             .where(OUT.c.id.in_(ids)).order_by(OUT.c.id)).all()
 
@@ -90,16 +94,20 @@ def _post(payload: str) -> str | None:
 
 def deliver(*, limit: int = 100_000, dry_run: bool = False, now: datetime | None = None,
             report=None) -> Delivery:
-    """Post what is due, up to `limit` messages; failures are due again after a backoff."""
+    """Post what is due (by `now`, default now), up to `limit` messages; failures are due
+    again after a backoff."""
     result = Delivery()
     pending = select(func.count()).select_from(OUT).where(OUT.c.delivered_at.is_(None))
     if dry_run:
         result.pending = db.value(pending)
         return result
+    after = 0
     while result.delivered + result.failed < limit:
-        claimed = _claim(now or utcnow(), min(BATCH, limit - result.delivered - result.failed))
+        claimed = _claim(now or utcnow(), after,
+                         min(BATCH, limit - result.delivered - result.failed))
         if not claimed:
             break
+        after = claimed[-1][0]
         done, failed = [], []
         for message_id, payload, attempts in claimed:
             error = _post(payload)

@@ -130,8 +130,9 @@ def update_season(season_id: int, *, name: str | None = None, starts_at: datetim
 
 
 def ended_unfrozen(now: datetime) -> list[int]:
-    return list(db.session.execute(select(SE.c.id).where(
-        SE.c.ends_at <= now, SE.c.frozen.is_(False)).order_by(SE.c.ends_at, SE.c.id)).scalars())
+    """Seasons over by `now` whose standings are not stored yet."""
+    return [row[0] for row in db.rows(select(SE.c.id).where(
+        SE.c.ends_at <= now, SE.c.frozen.is_(False)).order_by(SE.c.ends_at, SE.c.id))]
 
 
 def freeze(season_id: int, now: datetime, *, notify: bool = True) -> int | None:

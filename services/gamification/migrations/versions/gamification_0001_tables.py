@@ -32,7 +32,7 @@ INDEXES = [
      None, False),
     ("ix_seasons_starts", "seasons", ["starts_at"], None, False),
     ("ix_standings_board", "standings", ["season_id", "cohort_id", "position"], None, True),
-    ("ix_outbox_pending", "outbox", ["next_attempt_at", "id"], "delivered_at IS NULL", False),
+    ("ix_outbox_pending", "outbox", ["id", "next_attempt_at"], "delivered_at IS NULL", False),
 ]
 
 
