@@ -12,6 +12,7 @@ from services.gamification import outbox, seasons
 from services.gamification.db import db
 from services.gamification.leaderboard import rebuild_all
 from services.gamification.ratelimit import Blocked
+from services.gamification.seed import seed_demo_command
 from services.gamification.sync import sync_players, to_sync
 from shared.db import utcnow
 from shared.locks import AlreadyRunning, command_lock
@@ -123,5 +124,5 @@ def deliver_notifications(retry_now, limit, dry_run, verbose):
 
 def register_commands(app: Flask) -> None:
     for command in (rebuild_leaderboards, sync_leetcode_streaks, update_seasons,
-                    deliver_notifications):
+                    deliver_notifications, seed_demo_command):
         app.cli.add_command(command)
