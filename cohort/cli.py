@@ -2,6 +2,7 @@
 
 import logging
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import click
 
@@ -103,6 +104,29 @@ def up_command(host, port, topology, students, no_seed, verbose):
     _library_logs(verbose)
     run = run_embedded if resolve_topology(topology) == "embedded" else run_full
     run(host, port, students, not no_seed, verbose)
+
+
+@cohort.command("deploy-files")
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 if a file is out of step.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Directory to write into (default: deploy/).")
+def deploy_files_command(check, out):
+    """Write the deploy files that list every service (Procfile, compose, Kubernetes,
+    systemd target and timers) from the registry."""
+    from cohort import deployfiles
+
+    directory = out or deployfiles.DEPLOY
+    if check:
+        problems = deployfiles.stale(directory)
+        if problems:
+            raise click.ClickException("out of step with the registry (run `cohort "
+                                       "deploy-files`): " + ", ".join(problems))
+        click.echo("deploy files match the registry")
+        return
+    written, removed = deployfiles.write(directory)
+    for path in removed:
+        click.echo(f"removed {path}")
+    click.echo(f"wrote {len(written)} files under {directory}")
 
 
 def main() -> None:

@@ -3,25 +3,15 @@
 import json
 from collections.abc import Iterable
 
-# Problem details nginx answers itself: no service was reached, or the route is refused.
-PROBLEMS = {
-    400: ("Bad Request", "The gateway could not read the request."),
-    403: ("Forbidden", "This path is not served."),
-    404: ("Not Found", "Nothing is served at this path."),
-    405: ("Method Not Allowed", "This path does not take that method."),
-    413: ("Content Too Large", "The request body is larger than this route accepts."),
-    429: ("Too Many Requests", "Too many requests from this client; wait a second and retry."),
-    500: ("Internal Server Error", "The gateway failed; quote the request id to the operators."),
-    502: ("Bad Gateway", "The service behind this path is not answering; retry shortly."),
-    503: ("Service Unavailable", "The service behind this path is unavailable; retry shortly."),
-    504: ("Gateway Timeout", "The service behind this path took too long to answer."),
-}
+from shared.errors import PROBLEMS
 
 
 def problem_pages() -> str:
     """An error_page and a named location answering problem JSON, for each status."""
     blocks = []
     for status, (title, detail) in PROBLEMS.items():
+        if status in (401, 415):  # the services' own answers, never nginx's
+            continue
         body = json.dumps({"type": "about:blank", "title": title, "status": status,
                            "detail": detail, "request_id": "$cohort_request_id"})
         retry = '            add_header Retry-After "1" always;\n' if status in (429, 503) else ""

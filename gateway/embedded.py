@@ -1,5 +1,6 @@
 """The embedded mode: every service in one process, under the gateway's URL paths."""
 
+import io
 import re
 import uuid
 from collections.abc import Mapping
@@ -11,8 +12,9 @@ from werkzeug.exceptions import NotFound
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.utils import send_from_directory
 
+from services import SERVICES
 from shared.app import VERSION
-from shared.errors import problem_response
+from shared.errors import PROBLEMS, problem_response
 from shared.health import HEALTH_JSON
 from shared.observability import REQUEST_ID_HEADER, VALID_REQUEST_ID
 
@@ -27,9 +29,10 @@ class Dispatcher:
     """A WSGI app that routes like the nginx gateway.
 
     `/api/<name>...` and `/internal/<name>...` go to the service as they are (its routes
-    carry the prefix); `/health/<name>/...` goes to the service's `/health/...`;
-    `/health/gateway/...` and `/services.json` are answered here; `/metrics` is hidden;
-    anything else is a static file of `gateway/static/`. Every 404 is problem JSON.
+    carry the prefix), a body over the service's limit refused first with 413 as nginx does;
+    `/health/<name>/...` goes to the service's `/health/...`; `/health/gateway/...` and
+    `/services.json` are answered here; `/metrics` is hidden; anything else is a static file
+    of `gateway/static/`. Every error is problem JSON.
     """
 
     def __init__(self, apps: Mapping[str, Flask] | None = None, static_dir: Path = STATIC_DIR):
@@ -43,9 +46,13 @@ class Dispatcher:
             request_id = environ[REQUEST_ID_KEY] = uuid.uuid4().hex
         path = environ.get("PATH_INFO") or "/"
         app = self._service_for(environ, path)
-        if app is not None:
+        if app is not None and _within_limit(environ, app.config["MAX_BODY_BYTES"],
+                                             SERVICES[app.name].stream_bodies):
             return app(environ, start_response)
-        response = self._answer(environ, path, request_id)
+        if app is not None:
+            response = _problem(413, path, request_id)
+        else:
+            response = self._answer(environ, path, request_id)
         response.headers[REQUEST_ID_HEADER] = request_id
         return response(environ, start_response)
 
@@ -88,10 +95,32 @@ class Dispatcher:
                         headers={"Cache-Control": "no-store"})
 
 
+def _within_limit(environ, limit: int, stream: bool) -> bool:
+    """Whether the request's body fits `limit` bytes, as nginx's client_max_body_size checks.
+
+    A body sent without a length (chunked) is read here up to the limit, as nginx buffers
+    it, and handed on with its length; a service that streams bodies gets it as it comes,
+    and werkzeug cuts it off past the service's MAX_CONTENT_LENGTH with a 413.
+    """
+    length = environ.get("CONTENT_LENGTH") or ""
+    if length.isdigit():
+        return int(length) <= limit
+    if environ.get("HTTP_TRANSFER_ENCODING", "").lower() != "chunked":
+        return True
+    if stream:
+        return True
+    body = environ["wsgi.input"].read(limit + 1)
+    if len(body) > limit:
+        return False
+    environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(body), str(len(body))
+    environ.pop("HTTP_TRANSFER_ENCODING")
+    return True
+
+
 def _problem(status: int, path: str, request_id: str, **kwargs) -> Response:
-    detail = {404: "Nothing is served at this path.",
-              405: "This path does not take that method."}[status]
-    return problem_response(status, detail, instance=path, request_id=request_id, **kwargs)
+    title, detail = PROBLEMS[status]
+    return problem_response(status, detail, title=title, instance=path, request_id=request_id,
+                            **kwargs)
 
 
 def make_embedded_server(host: str, port: int, dispatcher: Dispatcher) -> BaseWSGIServer:

@@ -48,8 +48,9 @@ PROBLEM_TEXT = {
     404: "Not found, or not the caller's to see",
     409: "Conflicts with the current state",
     413: "The body is larger than this route accepts",
+    414: "The URL (its query string) is longer than the server reads",
     415: "The body is not of a type this route accepts",
-    429: "Too many requests; see Retry-After",
+    429: "Too many requests from this client (the gateway's rate limit); see Retry-After",
     502: "A service this one depends on failed",
     503: "A dependency (the database) is unavailable; see Retry-After",
 }
@@ -158,13 +159,15 @@ def _operation(rule, view) -> dict:
     parameters = []
     if facts.get("query"):
         parameters.append({"in": "query", "schema": facts["query"]})
-        statuses.add(400)
+        statuses |= {400, 414}
     if facts.get("body"):
         operation["requestBody"] = {"required": True, "content": {
             "application/json": {"schema": facts["body"]}}}
         statuses |= {400, 413, 415}
     if "<" in rule.rule:
         statuses.add(404)
+    if rule.rule.startswith("/api/"):
+        statuses.add(429)  # the gateway's rate limit per client
     if parameters:
         operation["parameters"] = parameters
     for status, (schema, description, headers, content_type) in sorted(

@@ -6,12 +6,30 @@ from http import HTTPStatus
 from flask import Flask, Response, g, json, request
 from marshmallow import ValidationError
 from sqlalchemy.exc import OperationalError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
 VALIDATION_TYPE = "/problems/validation-error"
+
+# The title and detail of a problem answered without words of its own: the same from nginx,
+# the embedded gateway and every service, and never the server's stock wording.
+PROBLEMS = {
+    400: ("Bad Request", "The request could not be read."),
+    401: ("Unauthorized", "Send a valid Authorization: Bearer <token> header."),
+    403: ("Forbidden", "This path is not served."),
+    404: ("Not Found", "Nothing is served at this path."),
+    405: ("Method Not Allowed", "This path does not take that method."),
+    413: ("Content Too Large", "The request body is larger than this route accepts."),
+    414: ("URI Too Long", "The URL is longer than the server reads; shorten the query."),
+    415: ("Unsupported Media Type", "This route does not take a body of that type."),
+    429: ("Too Many Requests", "Too many requests from this client; wait a second and retry."),
+    500: ("Internal Server Error", "The server failed; quote the request id to the operators."),
+    502: ("Bad Gateway", "The service behind this path is not answering; retry shortly."),
+    503: ("Service Unavailable", "The service behind this path is unavailable; retry shortly."),
+    504: ("Gateway Timeout", "The service behind this path took too long to answer."),
+}
 
 
 class Problem(Exception):
@@ -27,11 +45,12 @@ class Problem(Exception):
 def problem_response(status: int, detail: str | None = None, *, title: str | None = None,
                      type: str = "about:blank", headers=None, **extra) -> Response:
     """The problem+json response for `status`; the title defaults to the HTTP phrase."""
+    stock_title, stock_detail = PROBLEMS.get(status, (_phrase(status), _phrase(status)))
     body = {
         "type": type,
-        "title": title or _phrase(status),
+        "title": title or stock_title,
         "status": status,
-        "detail": detail or _phrase(status),
+        "detail": detail or stock_detail,
         **extra,
     }
     if request:
@@ -68,7 +87,10 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def handle_http(exc: HTTPException):
         headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
-        return problem_response(exc.code or 500, exc.description, headers=headers)
+        # werkzeug's stock description is its own wording; a raised one is the caller's.
+        stock = type(exc).description
+        detail = None if exc.description == stock else exc.description
+        return problem_response(exc.code or 500, detail, headers=headers)
 
     @app.errorhandler(OperationalError)
     def handle_database_down(exc: OperationalError):
@@ -81,4 +103,4 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(Exception)
     def handle_unexpected(exc: Exception):
         log.exception("unhandled error on %s %s", request.method, request.path)
-        return problem_response(500, InternalServerError.description)
+        return problem_response(500)

@@ -8,8 +8,13 @@ payload from routes.counts_answer, the log line and latency metric from
 shared.observability.record_request, and Flask's error handlers for a failure. Everything
 else goes to Flask untouched: another path or method, a missing or bad token, a service
 token, or LOG_QUERY_TIMES (its Server-Timing header comes from Flask's hooks).
+
+It does what the app's request hooks do (shared/observability.py's), and no more: a hook it
+does not know would be skipped for polls, so it refuses to start beside one, and should one be
+added after the app was made, it sends every poll through Flask and logs an error.
 """
 
+import logging
 import time
 
 from flask import Flask, g
@@ -21,13 +26,36 @@ from shared.auth import bearer_token
 from shared.observability import REQUEST_ID_HEADER, record_request, request_id, request_queries
 
 ENDPOINT = "notifications.unread_count"
+# The request hooks whose work the poll does itself (request id, log line, metrics).
+MIRRORED = {f"shared.observability.register_observability.<locals>.{name}"
+            for name in ("start_request", "finish_request", "reset_stats")}
+log = logging.getLogger(__name__)
+
+
+def unknown_hooks(app: Flask) -> list[str]:
+    """Request hooks that would run for the poll's route in Flask but not in front of it."""
+    blueprint = ENDPOINT.rsplit(".", 1)[0]
+    found = []
+    for hooks in (app.before_request_funcs, app.after_request_funcs,
+                  app.teardown_request_funcs, app.url_value_preprocessors):
+        for scope in (None, blueprint):
+            for hook in hooks.get(scope, ()):
+                name = f"{hook.__module__}.{hook.__qualname__}"
+                if name not in MIRRORED:
+                    found.append(name)
+    return found
 
 
 class UnreadCountPoll:
     """WSGI middleware: a signed-in user's GET of the unread count, without Flask's dispatch."""
 
     def __init__(self, app: Flask, wsgi_app):
+        unknown = unknown_hooks(app)
+        if unknown:
+            raise RuntimeError(f"the unread-count poll would skip the request hooks {unknown}: "
+                               "make it do their work too, or drop the poll")
         self.app, self.next = app, wsgi_app
+        self.checked = False
         self.service = app.name
         self.route = next(r.rule for r in app.url_map.iter_rules(ENDPOINT))
         self.poll_interval = app.config["NOTIFICATION_POLL_INTERVAL"]
@@ -37,6 +65,13 @@ class UnreadCountPoll:
         self.enabled = app.config["FLAGS"]["LOG_QUERY_TIMES"].percent < 100
 
     def __call__(self, environ, start_response):
+        if not self.checked:  # hooks can be added until the first request, not after
+            self.checked = True
+            unknown = unknown_hooks(self.app)
+            if unknown:
+                log.error("request hooks %s were added after the app was made: every poll "
+                          "now goes through Flask", unknown)
+                self.enabled = False
         if (self.enabled and environ.get("PATH_INFO") == self.route
                 and environ.get("REQUEST_METHOD") == "GET"):
             token = bearer_token(environ.get("HTTP_AUTHORIZATION", ""))

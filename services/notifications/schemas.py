@@ -73,10 +73,10 @@ class Created(ResponseSchema):
     created = fields.Integer(required=True)
 
 
-def dump_notification(n) -> dict:
-    """A notification as the API shows it (plain code: the list's hot loop)."""
+def dump_notification(row) -> dict:
+    """A listed row (service.LISTED) as the API shows it: plain code, the list's hot loop."""
+    id_, kind, category, title, body, link, created_at, read_at = row
     return {
-        "id": n.id, "kind": n.kind, "category": n.category, "title": n.title,
-        "body": n.body, "link": n.link, "created_at": isoformat_z(n.created_at),
-        "read_at": isoformat_z(n.read_at),
+        "id": id_, "kind": kind, "category": category, "title": title, "body": body,
+        "link": link, "created_at": isoformat_z(created_at), "read_at": isoformat_z(read_at),
     }

@@ -135,8 +135,8 @@ def seed_demo(students: int = DEFAULT_STUDENTS, per_student: int = DEFAULT_PER_S
             report.created = total - existing
             return report
         for batch in _batches(students, per_student):
-            created = service.insert_new(batch)
-            db.session.commit()
+            with db.transaction() as conn:
+                created = service.insert_new(conn, batch)
             counts.invalidate(created)
             report.created += len(created)
             if log:

@@ -12,8 +12,9 @@ from tests.bench.run import Options, run
 from tests.support.servers import POSTGRES_URL
 
 DEFAULTS = {"students": 100_000, "duration": 15, "connections": 64, "high_connections": 500,
-            "high_duration": 30, "warmup": 3, "users": 10_000}
-QUICK = {"students": 500, "duration": 2, "high_duration": 3, "warmup": 1, "users": 300}
+            "high_duration": 30, "warmup": 3, "users": 10_000, "inprocess": 300}
+QUICK = {"students": 500, "duration": 2, "high_duration": 3, "warmup": 1, "users": 300,
+         "inprocess": 40}
 
 
 def parser() -> argparse.ArgumentParser:
@@ -33,6 +34,9 @@ def parser() -> argparse.ArgumentParser:
         help="seconds of unmeasured load before each scenario (3; --quick: 1)")
     add("--users", type=int,
         help="distinct users, each with a token, the load spreads over (10000; --quick: 300)")
+    add("--inprocess", type=int,
+        help="requests of each endpoint measured in-process for CPU and round trips "
+             "(300; --quick: 40)")
     add("--wrk-threads", type=int, default=os.cpu_count() or 2, help="wrk threads (nproc)")
     add("--quick", action="store_true",
         help="small data and short scenarios: proves the benchmark works, measures little")
@@ -72,7 +76,7 @@ def options_from(argv: list[str]) -> Options:
         ports=list(range(args.port, args.port + 9)), out=args.out,
         name=("quick" if args.quick else f"students-{args.students}") + (
             "" if args.connections == DEFAULTS["connections"] else f"-c{args.connections}"),
-        keep_database=args.keep_database, keep_logs=args.keep_logs,
+        keep_database=args.keep_database, keep_logs=args.keep_logs, inprocess=args.inprocess,
         service_env={k: str(v) for k, v in gunicorn.items() if v is not None},
         command=shlex.join(["python", "-m", "tests.bench", *argv]),
     )

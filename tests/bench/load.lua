@@ -2,7 +2,8 @@
 --
 -- BENCH_USERS names a file of lines "<token> <etag> <notification id>" (one user each);
 -- BENCH_MODE picks the request: count, etag (count with If-None-Match: the user's current
--- ETag), list (first page), read (mark one of the user's notifications read), or mixed (90%
+-- ETag), list (first page), read (mark one of the user's notifications read), readall (mark
+-- all the user's notifications read), or mixed (90%
 -- polls with the ETag, 8% mark read, 2% mark all read), or sweep (count, each thread taking
 -- the users in turn: BENCH_THREADS threads visit every user once). BENCH_MODE=requests plays
 -- any service's requests instead: BENCH_REQUESTS names a file of lines
@@ -92,6 +93,8 @@ function request()
     return wrk.format("GET", prefix, { Authorization = tokens[i] })
   elseif mode == "read" then
     return post(prefix .. "/" .. ids[i] .. "/read", i)
+  elseif mode == "readall" then
+    return post(prefix .. "/read-all", i)
   elseif mode == "mixed" then
     local roll = math.random(100)
     if roll <= 90 then

@@ -69,6 +69,11 @@ def markdown(report: dict) -> str:
         "median of those runs. Errors are non-2xx/3xx answers plus socket errors. "
         "Cache hits among the cache-on polls: "
         f"{report.get('cache_hit_ratio', '-')}.",
+        "", "## Each endpoint in-process: CPU and round trips a request", "",
+        inprocess_table(report.get("endpoints", [])), "",
+        "The service called as a WSGI app in one process on the loaded database and Redis, "
+        "each behind a proxy that counts round trips on the wire; the CPU is the service's "
+        "own, with no client, server or gateway.",
         "", "## CPU cores used while each row ran", "", "\n".join(cpu), "",
         "\"other\" is the rest of the machine: the kernel's share of loopback networking, "
         "the benchmark itself, and anything else running.",
@@ -85,6 +90,15 @@ def markdown(report: dict) -> str:
         "", "## Command", "", f"```\n{report['command']}\n```", "",
     ]
     return "\n".join(parts)
+
+
+def inprocess_table(rows: list[dict]) -> str:
+    """Markdown: each endpoint's CPU and round trips a request."""
+    lines = ["| endpoint | CPU µs a request | PostgreSQL round trips | Redis round trips |",
+             "|---|---|---|---|"]
+    lines += [f"| {r['name']} | {r['cpu_us']:,} | {r['postgres']:g} | {r['redis']:g} |"
+              for r in rows]
+    return "\n".join(lines)
 
 
 def write(report: dict, directory: Path, name: str) -> tuple[Path, Path]:

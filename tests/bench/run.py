@@ -16,6 +16,7 @@ from cohort.stack import Stack
 from services.notifications.routes import etag_of
 from tests.bench import dataset, report, users, wrk
 from tests.bench.cpu import Meter
+from tests.bench.endpoints import measure_notifications
 from tests.bench.stacks import (
     STACKS,
     cache_lookups,
@@ -46,6 +47,7 @@ class Options:
     name: str
     keep_database: bool = False
     keep_logs: bool = False
+    inprocess: int = 300  # requests of each endpoint measured in-process
     service_env: dict[str, str] = field(default_factory=dict)
     command: str = ""
 
@@ -66,6 +68,7 @@ SCENARIOS = (
     Scenario("not_modified", "unread count, 304 (If-None-Match)", "on", "etag", 304),
     Scenario("list", "list, first page", "on", "list", 200),
     Scenario("read", "mark read", "on", "read", 200),
+    Scenario("read_all", "mark all read", "on", "readall", 200),
     Scenario("mixed", "mixed: 90% polls, 10% writes", "on", "mixed", 200),
     Scenario("mixed_high", "mixed, high concurrency", "on", "mixed", 200, high=True),
 )
@@ -88,6 +91,9 @@ def first_request(base_url: str, line: str, mode: str) -> requests.Response:
     elif mode in ("read", "mixed"):
         return requests.post(f"{base_url}/api/notifications/{notification}/read",
                              headers=headers, timeout=10)
+    elif mode == "readall":
+        return requests.post(f"{base_url}/api/notifications/read-all", headers=headers,
+                             timeout=10)
     return requests.get(url, headers=headers, timeout=10)
 
 
@@ -149,7 +155,7 @@ def baseline_row(runs: list[dict]) -> dict:
             "rps_median": statistics.median(r["rps"] for r in runs)}
 
 
-def prepare_data(options: Options, secret: str) -> tuple[dict, str, Path, int]:
+def prepare_data(options: Options, secret: str) -> tuple[dict, str, Path, list]:
     scale = dataset.Scale(options.students, options.notifications)
     log(f"loading {scale.students:,} students, {scale.notifications:,} notifications "
         f"into {dataset.database_name(options.database_url)}")
@@ -162,7 +168,7 @@ def prepare_data(options: Options, secret: str) -> tuple[dict, str, Path, int]:
     users_file = users.write_users_file(
         options.out / f"{options.name}-users.txt", sample, {"JWT_SECRET": secret})
     plan = dataset.explain_unread_count(options.database_url, sample[0][0])
-    return data, plan, users_file, len(sample)
+    return data, plan, users_file, sample
 
 
 def drive(options: Options, secret: str, users_file: Path, count: int) -> tuple:
@@ -191,13 +197,17 @@ def drive(options: Options, secret: str, users_file: Path, count: int) -> tuple:
 def run(options: Options) -> dict:
     """The whole benchmark; returns the report (also written under options.out)."""
     secret = secrets.token_urlsafe(32)
-    data, plan, users_file, count = prepare_data(options, secret)
+    data, plan, users_file, sample = prepare_data(options, secret)
     log(plan)
     if "ix_notifications_unread" not in plan:
         raise RuntimeError("the unread count is not served by ix_notifications_unread")
+    # In-process first: mark read needs notifications the load has not read yet.
+    endpoints = measure_notifications(options.database_url, options.redis_url, secret,
+                                      sample[-options.inprocess - 30:], options.inprocess)
+    log(report.inprocess_table(endpoints))
     redis.Redis.from_url(options.redis_url).flushdb()
     try:
-        results, lookups, workers = drive(options, secret, users_file, count)
+        results, lookups, workers = drive(options, secret, users_file, len(sample))
     finally:
         if not options.keep_database:
             dataset.drop_database(options.database_url)
@@ -209,11 +219,12 @@ def run(options: Options) -> dict:
     report_ = {
         "command": options.command or shlex.join([sys.executable, "-m", "tests.bench"]),
         "data": data, "plan": plan, "machine": report.machine(), "results": results,
+        "endpoints": endpoints,
         "cache_hit_ratio": f"{lookups.get('hit', 0) / total:.3f}" if total else "-",
         "settings": {"duration": options.duration, "connections": options.connections,
                      "high_connections": options.high_connections,
                      "high_duration": options.high_duration, "warmup": options.warmup,
-                     "wrk_threads": options.wrk_threads, "users": count, "gunicorn": workers,
+                     "wrk_threads": options.wrk_threads, "users": len(sample), "gunicorn": workers,
                      "environment": {k: v for k, v in service_env(options, "on", "").items()
                                      if k not in hidden}},
     }

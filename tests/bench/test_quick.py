@@ -46,6 +46,11 @@ def test_quick_benchmark_reports_every_row_without_errors(tmp_path):
     assert "ix_notifications_unread" in report["plan"]
     assert report["data"]["notifications"] == options.notifications
     assert report["cache_hit_ratio"] != "-"
+    endpoints = {row["name"]: row for row in report["endpoints"]}
+    assert endpoints["list, first page (20)"]["postgres"] == 1
+    assert endpoints["unread count, cache hit"] == {**endpoints["unread count, cache hit"],
+                                                    "postgres": 0, "redis": 1}
+    assert all(row["cpu_us"] > 0 for row in endpoints.values())
     written = json.loads((tmp_path / "quick.json").read_text())
     assert [row["name"] for row in written["results"]] == list(rows)
     markdown = (tmp_path / "quick.md").read_text()

@@ -3,6 +3,7 @@
 import threading
 
 import pytest
+import requests
 from flask import g
 from werkzeug.test import Client
 
@@ -151,6 +152,81 @@ def test_services_call_each_other_through_the_embedded_url(service_apps, tokens)
         count = Client(dispatcher).get("/api/notifications/unread-count",
                                        headers=tokens.user(77))
         assert count.json["unread_count"] == 1
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+@pytest.fixture
+def embedded_server(dispatcher):
+    """The dispatcher on a real werkzeug server (chunked bodies are dechunked there)."""
+    server = make_embedded_server("127.0.0.1", 0, dispatcher)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.port}"
+    server.shutdown()
+    server.server_close()
+    thread.join(5)
+
+
+def chunks(size: int):
+    """A body of `size` bytes sent without a length, as chunked transfer encoding."""
+    for start in range(0, size, 65536):
+        yield b"x" * min(65536, size - start)
+
+
+@pytest.mark.parametrize("path", ["/api/notifications/read-all", "/internal/notifications/"])
+def test_a_body_over_the_limit_is_413_on_every_route_as_nginx_does(client, tokens, path,
+                                                                     embedded_server,
+                                                                     service_apps):
+    limit = service_apps["notifications"].config["MAX_BODY_BYTES"]
+    headers = {**tokens.user(5), "Content-Type": "application/json"}
+    body = assert_problem(client.post(path, headers=headers, data=b" " * (limit + 1)), 413)
+    assert body["instance"] == path and body["request_id"]
+
+
+    chunked = requests.post(embedded_server + path, headers=headers, data=chunks(2 * limit),
+                            timeout=30)
+    assert chunked.status_code == 413
+    assert chunked.headers["Content-Type"] == PROBLEM_JSON
+
+
+def test_a_chunked_body_within_the_limit_reaches_the_service(tokens, embedded_server):
+
+    body = b'{"user_ids": [61], "kind": "profile", "title": "Chunked"}'
+    response = requests.post(embedded_server + "/internal/notifications/",
+                             headers={**tokens.service, "Content-Type": "application/json"},
+                             data=iter([body[:10], body[10:]]), timeout=30)
+    assert response.status_code == 201, response.text
+    assert response.json() == {"created": 1}
+
+
+def test_a_streaming_service_gets_its_body_as_it_comes_cut_off_past_the_limit(
+        monkeypatch, tmp_path):
+    """Like nginx with request buffering off: no copy in memory, a 413 once past the limit."""
+    from services import SERVICES
+    from tests.support import throwaway
+    from tests.support.databases import migrate
+
+    info = throwaway.INFO.__class__(**{**throwaway.INFO.__dict__, "stream_bodies": True})
+    monkeypatch.setitem(SERVICES, "throwaway", info)
+    url = f"sqlite:///{tmp_path / 'throwaway.db'}"
+    migrate(throwaway.create_app, url)
+    app = throwaway.create_app({"DATABASE_URL": url, "COHORT_ENV": "test"})
+    server = make_embedded_server("127.0.0.1", 0, Dispatcher({"throwaway": app}))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        endpoint = f"http://127.0.0.1:{server.port}/internal/throwaway/echoes"
+        headers = {**Tokens(app.config).service, "Content-Type": "application/json"}
+        small = requests.post(endpoint, headers=headers, data=iter([b'{"text": ', b'"hi"}']),
+                              timeout=30)
+        assert small.status_code == 201, small.text
+        big = requests.post(endpoint, headers=headers, data=chunks(3 * info.max_body),
+                            timeout=30)
+        assert big.status_code == 413
+        assert big.headers["Content-Type"] == PROBLEM_JSON
     finally:
         server.shutdown()
         server.server_close()

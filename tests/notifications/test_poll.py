@@ -131,3 +131,32 @@ def test_server_timing_polls_go_through_flask(make_app, redis_url, tokens):
         response = client.get(COUNT, headers=tokens.user(4))
         assert response.status_code == 200
         assert "Server-Timing" in response.headers
+
+
+def test_the_poll_refuses_to_start_beside_a_hook_it_would_skip(make_app, monkeypatch):
+    """A hook registered before the poll wraps the app stops the app from being made."""
+    from services.notifications.poll import register_unread_count_poll as original
+
+    def audit():
+        pass
+
+    def register_after_a_hook(app):
+        app.before_request(audit)
+        original(app)
+
+    monkeypatch.setattr("services.notifications.register_unread_count_poll",
+                        register_after_a_hook)
+    with pytest.raises(RuntimeError, match="audit"):
+        make_app()
+
+
+def test_a_hook_added_later_sends_polls_through_flask(make_app, caplog):
+    app = make_app(USE_NOTIFICATION_CACHE="off")
+    tokens = Tokens(app.config)
+    seen = []
+    app.before_request(lambda: seen.append("hook"))  # added after the app was made
+    with caplog.at_level(logging.ERROR, logger="services.notifications.poll"):
+        response = Client(app.wsgi_app).get(COUNT, headers=tokens.user(4))
+    assert response.status_code == 200
+    assert seen == ["hook"]  # the hook ran: the poll went through Flask
+    assert "every poll now goes through Flask" in caplog.text

@@ -19,8 +19,8 @@ class RedisDoor:
     it passes bytes both ways. Nothing of ours is patched: the cache sees a real socket.
     """
 
-    def __init__(self, target: tuple[str, int] | None, is_open: bool = True):
-        self.target, self.is_open, self.attempts = target, is_open, 0
+    def __init__(self, target: tuple[str, int] | None, is_open: bool = True, db: str = "0"):
+        self.target, self.is_open, self.attempts, self.db = target, is_open, 0, db
         self._listener = socket.create_server(("127.0.0.1", 0))
         self._listener.settimeout(0.05)
         self._sockets: list[socket.socket] = []
@@ -32,8 +32,8 @@ class RedisDoor:
     def port(self) -> int:
         return self._listener.getsockname()[1]
 
-    def url(self, db: int = 15) -> str:
-        return f"redis://127.0.0.1:{self.port}/{db}"
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/{self.db}"
 
     def _accept(self) -> None:
         while not self._stopped.is_set():
@@ -88,7 +88,7 @@ def door():
 @pytest.fixture
 def redis_door(redis_url):
     host, port = redis_url.split("//")[1].split("/")[0].split(":")
-    door = RedisDoor((host, int(port)))
+    door = RedisDoor((host, int(port)), db=redis_url.rsplit("/", 1)[1])
     yield door
     door.close()
 

@@ -28,12 +28,13 @@ def stack_env(**extra: str) -> dict[str, str]:
 
 
 @contextmanager
-def running_stack(workdir, env: dict[str, str]):
-    """A started and ready Stack; stopped (every process reaped) on the way out."""
+def running_stack(workdir, env: dict[str, str], services=None):
+    """A started and ready Stack of `services` (default: every one in the registry), each on
+    a free port; stopped (every process reaped) on the way out."""
     require_nginx()
     port, internal, *ports = free_ports(2 + len(SERVICES))
     stack = Stack(workdir, env, port=port, internal_port=internal, workers=2,
-                  service_ports=dict(zip(SERVICES, ports, strict=True)))
+                  service_ports=dict(zip(SERVICES, ports, strict=True)), services=services)
     with stack:
         yield stack
 

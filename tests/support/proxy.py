@@ -13,7 +13,8 @@ class Proxy:
     """Forwards 127.0.0.1:<port> to `target`, on one thread.
 
     `round_trips` counts the times a client sent after the server last answered (or first):
-    one request and its answer, however many packets either took.
+    one request and its answer, however many packets either took. A pipeline long enough
+    for the server to answer its start before the rest arrives counts more than once.
     """
 
     def __init__(self, target: tuple[str, int]):
@@ -30,6 +31,7 @@ class Proxy:
         self._lock = threading.Lock()
         self._frozen = False
         self._stopping = False
+        self._requests: list[threading.Event] = []  # cuts the proxy's thread is to make
         self._thread = threading.Thread(target=self._run, daemon=True, name="proxy")
         self._thread.start()
 
@@ -54,10 +56,14 @@ class Proxy:
         self._wake()
 
     def cut(self) -> None:
-        """Close every connection, as a restart of the server does."""
+        """Close every connection, as a restart of the server does; returns once the clients
+        have been told (a socket closed while the proxy's thread waits on it would only
+        really close when that wait ends)."""
+        done = threading.Event()
         with self._lock:
-            for sock in list(self._clients):
-                self._close(sock)
+            self._requests.append(done)
+        self._wake()
+        done.wait(5)
 
     @contextmanager
     def counting(self):
@@ -67,10 +73,10 @@ class Proxy:
         yield lambda: self.round_trips - start
 
     def close(self) -> None:
+        self.cut()
         self._stopping = True
         self._wake()
         self._thread.join(5)
-        self.cut()
         for sock in (self._listener, self._wake_r, self._wake_w):
             sock.close()
 
@@ -87,6 +93,14 @@ class Proxy:
                     writers = [s for s, data in self._pending.items() if data]
             readable, writable, _ = select.select(readers, writers, [], 0.5)
             with self._lock:
+                if self._requests:
+                    for sock in list(self._clients):
+                        self._close(sock)
+                    readable, writable = [s for s in readable if s in (
+                        self._wake_r, self._listener)], []
+                    for done in self._requests:
+                        done.set()
+                    self._requests.clear()
                 for sock in readable:
                     if sock is self._wake_r:
                         self._wake_r.recv(4096)
