@@ -20,11 +20,18 @@ class Check:
 
 @dataclass(frozen=True)
 class Cron:
-    """An operator command run on a schedule (cron syntax, UTC)."""
+    """An operator command run on a schedule (cron syntax, UTC). `name` tells two schedules
+    of one command apart in the deploy files (a unit, a CronJob each); the command's name
+    by default."""
 
     command: str
     schedule: str
     args: tuple[str, ...] = ()
+    name: str = ""
+
+    @property
+    def job(self) -> str:
+        return self.name or self.command
 
 
 @dataclass(frozen=True)
@@ -44,6 +51,11 @@ class ServiceInfo:
     try_lines: tuple[str, ...] = ()
     module: str = ""  # the package; services.<name> unless given
     seeded: bool = True  # the package has seed.py (is_empty, seed_demo)
+
+    def __post_init__(self):
+        jobs = [cron.job for cron in self.crons]
+        if len(set(jobs)) != len(jobs):
+            raise ValueError(f"{self.name}: two crons share a job name; give one a `name`")
 
     @property
     def package(self) -> str:
@@ -85,7 +97,8 @@ SERVICES: dict[str, ServiceInfo] = {s.name: s for s in (
         checks=(Check("outbox", "services.gamification.health:outbox_backlog", required=False),),
         crons=(
             Cron("sync-leetcode-streaks", "30 2 * * *"),
-            Cron("sync-leetcode-streaks", "* * * * *", ("--requested",)),
+            Cron("sync-leetcode-streaks", "* * * * *", ("--requested",),
+                 name="sync-requested-leetcode-streaks"),
             Cron("update-seasons", "*/5 * * * *"),
             Cron("deliver-notifications", "* * * * *"),
         ),
