@@ -77,6 +77,7 @@ def get_leaderboard(query):
 @player_routes("", methods=["GET"])
 @user_required
 @responds(200, PlayerOut, "The player, their streak and points")
+@problems(404)
 def get_player(user_id):
     """A player (`me`: the caller) with their streak and points; the player themself, a
     mentor of their cohort or an admin."""
@@ -86,6 +87,7 @@ def get_player(user_id):
 @player_routes("/streak", methods=["GET"])
 @user_required
 @responds(200, StreakOut, "The player's streak")
+@problems(404)
 def get_streak(user_id):
     """A player's streak, in their own time zone."""
     return service.get_streak(principal=current_principal(), user_id=caller_or(user_id))
@@ -95,6 +97,7 @@ def get_streak(user_id):
 @user_required
 @query(ActivityArgs)
 @responds(200, ActivityOut, "Active days, oldest first")
+@problems(404)
 def get_activity(user_id, query):
     """A player's active days in [from, to] (the last 365 days by default; at most 366)."""
     return service.get_activity(principal=current_principal(), user_id=caller_or(user_id),

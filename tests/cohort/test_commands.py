@@ -12,6 +12,7 @@ from sqlalchemy import create_engine, func, inspect, select
 
 from cohort.cli import cohort
 from cohort.operations import build_apps, seed_apps
+from services import SERVICES
 from services.notifications.models import Notification
 from shared.auth import TokenVerifier
 from shared.config import common_settings, load_settings
@@ -92,10 +93,11 @@ def test_mint_token_names_a_bad_setting():
 
 @pytest.fixture
 def database(backend, tmp_path_factory):
-    """An empty database of the backend, given to the commands as NOTIFICATIONS_DATABASE_URL."""
+    """An empty database of the backend, given to the commands as every service's
+    <SERVICE>_DATABASE_URL (each keeps its own tables and version table there)."""
     with temporary_database(backend, tmp_path_factory, "cli") as url:
         engine = create_engine(sqlalchemy_url(url))
-        yield url, {"NOTIFICATIONS_DATABASE_URL": url}, engine
+        yield url, {f"{name.upper()}_DATABASE_URL": url for name in SERVICES}, engine
         engine.dispose()
 
 
@@ -137,7 +139,7 @@ def test_seed_counts_idempotence_dry_run_and_reset(database):
     assert row_count(engine) == 123
     again = invoke(*args, env=env)
     assert "notifications: created 0" in again.output
-    assert invoke(*args, "--dry-run", env=env).output.strip() == "notifications: would create 0"
+    assert "notifications: would create 0\n" in invoke(*args, "--dry-run", env=env).output
     assert row_count(engine) == 123
 
     reset_dry = invoke(*args, "--reset", "--dry-run", env=env)
