@@ -8,11 +8,11 @@ buckets: no sort, no count of every player above), and a frozen season's standin
 from datetime import datetime
 
 from flask import after_this_request, current_app
-from sqlalchemy import and_, bindparam, select, text
+from sqlalchemy import and_, bindparam, or_, select, text
 
 from services.gamification import mirror
 from services.gamification.models import Board, Season
-from services.gamification.seasons import COLUMNS, for_cohort, season_dict, status_is
+from services.gamification.seasons import COLUMNS, season_dict
 from services.gamification.streaks import Run, reference_day
 from shared.db import utcnow
 from shared.errors import Problem
@@ -24,17 +24,21 @@ from .leaderboard_sql import AROUND, FROZEN, FROZEN_AROUND, PAGE, PLAYERS
 SE, B = Season.__table__, Board.__table__
 SEASON = select(*COLUMNS, B.c.version, B.c.players).select_from(SE.outerjoin(B, and_(
     B.c.season_id == SE.c.id, B.c.cohort_id == bindparam("cohort"))))
+# Built once: a request only binds its values.
+CURRENT = SEASON.where(or_(SE.c.cohort_id == bindparam("cohort"), SE.c.cohort_id.is_(None)),
+                       SE.c.starts_at <= bindparam("now"), SE.c.ends_at > bindparam("now")) \
+    .order_by(SE.c.starts_at.desc()).limit(1)
+BY_ID = SEASON.where(SE.c.id == bindparam("season"))
 
 
 def find_season(season: str | int, cohort_id: int, now: datetime):
     """The season row with its board's version and size; 404 when there is none."""
     if season == "current":
-        row = db.row(SEASON.where(for_cohort(cohort_id), status_is("active", now))
-                     .order_by(SE.c.starts_at.desc()).limit(1), {"cohort": cohort_id})
+        row = db.row(CURRENT, {"cohort": cohort_id, "now": now})
         if row is None:
             raise Problem(404, f"No season is active for cohort {cohort_id} now.")
         return row
-    row = db.row(SEASON.where(SE.c.id == season), {"cohort": cohort_id})
+    row = db.row(BY_ID, {"cohort": cohort_id, "season": season})
     if row is None or row[2] not in (None, cohort_id):
         raise Problem(404, f"There is no season {season} for cohort {cohort_id}.")
     return row
