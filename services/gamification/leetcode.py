@@ -12,6 +12,7 @@ import json
 import random
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
@@ -110,6 +111,11 @@ class LeetCode:
         self.recent = config["LEETCODE_RECENT_LIMIT"]
         self.limiter = rate_limiter
         self.stop = threading.Event()  # set when LeetCode blocked us: no attempt starts after
+        # This process's own starts: a thread that got its slot late (a busy machine) still
+        # never makes N+1 starts in S seconds here.
+        self.count, self.seconds = config["LEETCODE_RATE"]
+        self._starts: deque[float] = deque()
+        self._starts_lock = threading.Lock()
         self.session = requests.Session()
         pool = config["LEETCODE_MAX_IN_FLIGHT"]
         self.session.mount("http://", HTTPAdapter(pool_maxsize=pool, max_retries=0))
@@ -130,6 +136,7 @@ class LeetCode:
                     raise Blocked("the run stopped: LeetCode blocked another request")
                 raise Unavailable("the LeetCode rate limit is saturated; try again later")
             wait = None
+            self._space_out()
             try:
                 response = self.session.post(self.url, data=body, timeout=self.timeout)
             except requests.RequestException as exc:
@@ -151,6 +158,17 @@ class LeetCode:
             time.sleep(wait if wait is not None else
                        min(30.0, 0.5 * 2 ** attempt) * random.uniform(0.5, 1.5))
         raise Unavailable(f"LeetCode is unavailable ({failure})")
+
+    def _space_out(self) -> None:
+        with self._starts_lock:
+            while True:
+                now = time.monotonic()
+                while self._starts and self._starts[0] <= now - self.seconds:
+                    self._starts.popleft()
+                if len(self._starts) < self.count:
+                    self._starts.append(now)
+                    return
+                time.sleep(self._starts[0] + self.seconds - now)
 
     def _players(self, response: requests.Response, usernames: list[str]) -> list[Fetched]:
         try:

@@ -112,8 +112,15 @@ def sync_players(*, user_ids: list[int] | None = None, requested: bool = False,
     client = LeetCode(config, rate_limiter)
 
     def fetch(batch):
-        with app.app_context():  # the database limiter needs one
-            return client.fetch([name for _, name in batch], deadline)
+        """Fetch and store one batch in a worker thread: stores of different batches touch
+        different players, so they run side by side instead of queueing behind one thread."""
+        with app.app_context():
+            try:
+                fetched = client.fetch([name for _, name in batch], deadline)
+            except Unavailable as exc:
+                fetched = [Fetched(error=str(exc)[:500]) for _ in batch]
+            store(batch, fetched, now)
+            return fetched
 
     blocked = None
     with ThreadPoolExecutor(max(1, min(config["LEETCODE_MAX_IN_FLIGHT"], len(batches)))) as pool:
@@ -129,10 +136,7 @@ def sync_players(*, user_ids: list[int] | None = None, requested: bool = False,
                         blocked = str(exc)
                         rate_limiter.block(config["LEETCODE_BLOCK_SECONDS"], blocked)
                     continue
-                except Unavailable as exc:
-                    fetched = [Fetched(error=str(exc)[:500]) for _ in batch]
                 report.requests += 1
-                store(batch, fetched, now)
                 for (user, _), result in zip(batch, fetched, strict=True):
                     if result.error is None:
                         report.synced += 1
