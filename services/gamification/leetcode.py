@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime
 import requests
 from requests.adapters import HTTPAdapter
 
-from services.gamification.ratelimit import Blocked, acquire
+from services.gamification.ratelimit import SPREAD, Blocked, acquire
 
 MAX_RETRY_AFTER = 120.0  # seconds; a longer Retry-After ends the attempt instead
 SUBMISSION_FIELDS = "id title titleSlug timestamp"
@@ -113,7 +113,8 @@ class LeetCode:
         self.stop = threading.Event()  # set when LeetCode blocked us: no attempt starts after
         # This process's own starts: a thread that got its slot late (a busy machine) still
         # never makes N+1 starts in S seconds here.
-        self.count, self.seconds = config["LEETCODE_RATE"]
+        self.count, seconds = config["LEETCODE_RATE"]
+        self.seconds = seconds * SPREAD  # as wide as the slots: a late arrival stays in bounds
         self._starts: deque[float] = deque()
         self._starts_lock = threading.Lock()
         self.session = requests.Session()
