@@ -31,12 +31,22 @@ def resolve_topology(topology: str) -> str:
     return "full"
 
 
+def is_production(apps: dict[str, Flask]) -> bool:
+    return any(app.config["COHORT_ENV"] == "production" for app in apps.values())
+
+
 def prepare(apps: dict[str, Flask], students: int, seed: bool, verbose: bool) -> None:
-    """Migrate every database, then seed the empty ones, saying what it does as it goes."""
+    """Migrate every database, then seed the empty ones, saying what it does as it goes.
+
+    In production nothing is seeded: demo rows must never reach a real database.
+    """
     click.echo("Migrating the databases ...")
     for app in apps.values():
         click.echo(f"  {migrate_app(app)}")
-    if seed:
+    if seed and is_production(apps):
+        click.echo("COHORT_ENV=production: no demo data is loaded into production databases "
+                   "(`cohort seed` does it on purpose, elsewhere).")
+    elif seed:
         click.echo(f"Loading demo data for {students:,} students into empty databases ...")
         seed_apps(apps, students, only_empty=True, log=click.echo if verbose else None)
 
@@ -57,7 +67,12 @@ def try_lines(base_url: str, internal_url: str) -> list[str]:
 def banner(base_url: str, internal_url: str, topology: str, config: dict) -> str:
     """What `up` prints once the system answers: the URL, demo tokens, lines to try."""
     lines = [f"Cohort Scale is up at {base_url}/ ({topology})", f"Data: {VAR_DIR}", ""]
-    if config["JWT_PUBLIC_KEY"]:
+    if config["COHORT_ENV"] == "production":
+        # A token signed with the production secret, printed to a terminal or a log, would
+        # let whoever reads it in as an admin for a day.
+        lines.append("Tokens: none printed in production; users bring their own, and "
+                     "`cohort mint-token` signs one on purpose.")
+    elif config["JWT_PUBLIC_KEY"]:
         lines.append("Tokens: JWT_PUBLIC_KEY is set; mint them with "
                      "`cohort mint-token --private-key FILE`.")
     else:
@@ -70,7 +85,7 @@ def banner(base_url: str, internal_url: str, topology: str, config: dict) -> str
                   f"  export STUDENT_TOKEN={student}  # student {DEMO_STUDENT_ID}",
                   f"  export MENTOR_TOKEN={mentor}  # mentor {DEMO_MENTOR_ID}, their cohort",
                   f"  export ADMIN_TOKEN={admin}  # admin {DEMO_ADMIN_ID}"]
-    if config["SERVICE_TOKEN"] == DEV_SERVICE_TOKEN:
+    if config["SERVICE_TOKEN"] == DEV_SERVICE_TOKEN and config["COHORT_ENV"] != "production":
         lines.append(f"  export SERVICE_TOKEN={DEV_SERVICE_TOKEN}  # services, on /internal/")
     lines += ["", "Try:", *(f"  {line}" for line in try_lines(base_url, internal_url)), "",
               f"The health page: {base_url}/   Ctrl-C stops everything."]
@@ -88,6 +103,16 @@ def stops_on_signals():
     SIGINT is set explicitly: a shell starts background jobs with it ignored.
     """
     previous = {s: signal.signal(s, _interrupt) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+@contextmanager
+def ignoring_signals():
+    previous = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
@@ -151,5 +176,8 @@ def run_full(host: str, port: int, students: int, seed: bool, verbose: bool) -> 
         except StackError as exc:
             raise click.ClickException(str(exc)) from None
         finally:
-            stack.stop()
+            click.echo("Stopping: the gateway finishes the requests in flight, then the "
+                       "services ...")
+            with ignoring_signals():  # a second Ctrl-C must not cut the drain short
+                stack.stop()
     click.echo("stopped")

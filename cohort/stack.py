@@ -17,7 +17,7 @@ from services import SERVICES
 from shared.config import ROOT
 
 GUNICORN_CONF = ROOT / "deploy" / "gunicorn.conf.py"
-STOP_GRACE_SECONDS = 15.0
+STOP_GRACE_SECONDS = 30.0  # above gunicorn's graceful timeout (20s by default)
 NGINX = "nginx"
 
 
@@ -34,10 +34,11 @@ def nginx_binary() -> str:
     return found
 
 
-def _terminate(process: subprocess.Popen, grace: float) -> None:
-    """SIGTERM, then SIGKILL to the whole process group after `grace`; always reaped."""
+def _terminate(process: subprocess.Popen, grace: float, how: int = signal.SIGTERM) -> None:
+    """A graceful stop (`how`), then SIGKILL to the whole process group after `grace`; always
+    reaped."""
     if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
+        process.send_signal(how)
         with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(grace)
     # Each process leads its own group: this also takes any worker its master left behind.
@@ -134,13 +135,22 @@ class Stack:
         ], self.service_env(name))
 
     def stop_service(self, name: str) -> None:
-        """Stop one service's gunicorn; nginx keeps running and answers for it."""
+        """Stop one service's gunicorn gracefully (SIGTERM: it finishes the requests it has,
+        within its graceful timeout); nginx keeps running and answers for it.
+
+        For "nginx", SIGQUIT, as the systemd unit does: it stops accepting, finishes every
+        request in flight (waiting for the services' answers), then exits. SIGTERM would
+        drop them.
+        """
         process = self._processes.pop(name, None)
         if process is not None:
-            _terminate(process, self.stop_grace)
+            _terminate(process, self.stop_grace,
+                       signal.SIGQUIT if name == NGINX else signal.SIGTERM)
 
     def stop(self) -> None:
-        """Stop nginx first (no new requests), then every service."""
+        """Stop without losing a request in flight: nginx first, gracefully (no new
+        requests; those in flight still reach the services and get their answers), then
+        each service, gracefully, once nothing can reach it any more."""
         for name in [NGINX, *reversed(list(self._processes))]:
             self.stop_service(name)
 

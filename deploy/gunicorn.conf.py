@@ -58,3 +58,42 @@ def child_exit(server, worker):
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+def post_worker_init(worker):
+    """gunicorn's own error answers (a request it cannot parse: a line or header too long,
+    a bad header) are problem JSON like every other answer, not its HTML page."""
+    import json
+    import re
+    import uuid
+
+    from gunicorn import util
+
+    seen = {}
+    handle_error = worker.handle_error
+
+    def remember_request(req, client, addr, exc):
+        seen["request"] = req or getattr(exc, "req", None)
+        try:
+            handle_error(req, client, addr, exc)
+        finally:
+            seen.pop("request", None)
+
+    def write_problem(sock, status, reason, detail):
+        request = seen.get("request")
+        path = getattr(request, "path", None) or ""
+        rid = next((value for name, value in getattr(request, "headers", None) or ()
+                    if name == "X-REQUEST-ID"), "")
+        body = json.dumps({
+            "type": "about:blank", "title": reason, "status": status,
+            "detail": detail or reason,
+            "instance": path if re.fullmatch(r"[\x21-\x7e]{0,2000}", path) else "",
+            "request_id": rid if re.fullmatch(r"[A-Za-z0-9._:-]{1,128}", rid) else
+            uuid.uuid4().hex}).encode()
+        head = (f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\n"
+                "Content-Type: application/problem+json\r\n"
+                f"Content-Length: {len(body)}\r\n\r\n").encode("latin-1")
+        util.write_nonblock(sock, head + body)
+
+    worker.handle_error = remember_request
+    util.write_error = write_problem

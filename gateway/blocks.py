@@ -5,25 +5,39 @@ from collections.abc import Iterable
 
 from shared.errors import PROBLEMS
 
+# nginx's own code for a header (or all of them) too large; clients see it as a 400.
+HEADER_TOO_LARGE = {494: ("Request Header Fields Too Large",
+                          "A request header (or all of them) is larger than the gateway "
+                          "reads (8 KB each).")}
+SENT_AS = {494: 400}
+
 
 def problem_pages() -> str:
-    """An error_page and a named location answering problem JSON, for each status."""
+    """An error_page per status, answered by an internal location with problem JSON.
+
+    A regular URI, not a named location: nginx cannot redirect a request whose line it could
+    not parse (GET /%00) to a named location, and answered those with its own HTML 500.
+    """
     blocks = []
-    for status, (title, detail) in PROBLEMS.items():
+    for status, (title, detail) in {**PROBLEMS, **HEADER_TOO_LARGE}.items():
         if status in (401, 415):  # the services' own answers, never nginx's
             continue
-        body = json.dumps({"type": "about:blank", "title": title, "status": status,
-                           "detail": detail, "request_id": "$cohort_request_id"})
+        sent = SENT_AS.get(status, status)
+        body = json.dumps({"type": "about:blank", "title": title, "status": sent,
+                           "detail": detail, "instance": "$cohort_problem_instance",
+                           "request_id": "$cohort_request_id"})
+        assert "'" not in body and "\\" not in body, "the body goes inside an nginx '...' string"
         retry = '            add_header Retry-After "1" always;\n' if status in (429, 503) else ""
         blocks.append(
-            f"        error_page {status} @problem_{status};\n"
-            f"        location @problem_{status} {{\n"
+            f"        error_page {status} /_problem/{status};\n"
+            f"        location = /_problem/{status} {{\n"
+            "            internal;\n"
             "            types { }\n"
             "            default_type application/problem+json;\n"
             "            add_header X-Request-ID $cohort_request_id always;\n"
             '            add_header Cache-Control "no-store" always;\n'
             f"{retry}"
-            f"            return {status} '{body}';\n"
+            f"            return {sent} '{body}';\n"
             "        }\n")
     return "\n".join(blocks)
 

@@ -196,8 +196,12 @@ def build_document(app: Flask) -> dict:
     spec.components.schema("Problem", schema=ProblemSchema)
     spec.components.security_scheme("bearerAuth", {
         "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
-        "description": "A person's token: claims sub (numeric string), role "
-                       "(student, mentor, admin), cohort_id, exp"})
+        "description": "A person's token (HS256, or RS256 where the service has a public "
+                       "key). Claims: sub, the user id as a string of ASCII digits (\"42\", "
+                       "1..2^63-1; a JSON number is refused); role, student, mentor or admin; "
+                       "cohort_id, a positive integer (optional); exp, a number of seconds "
+                       "since 1970 (a string is refused). A token that breaks any of these "
+                       "is a 401."})
     spec.components.security_scheme("serviceToken", {
         "type": "http", "scheme": "bearer",
         "description": "SERVICE_TOKEN; /internal/ routes only, through the internal listener"})

@@ -94,6 +94,21 @@ def common_settings(service: str, max_body: int = 1 << 20) -> list[Setting]:
                 f"sqlite:///{VAR_DIR / (service + '.db')}",
                 "SQLAlchemy URL of the service's own database", required_in_production=True,
                 secret=True),
+        Setting("DATABASE_CONNECT_TIMEOUT", number(int, 2, 60), 2,
+                "seconds to open a database connection (libpq's minimum is 2)"),
+        Setting("DATABASE_STATEMENT_TIMEOUT", number(float, 0.1, 3600), 5.0,
+                "seconds a statement may run (the server cancels it; a second later the "
+                "client cuts the connection, for a database that does not answer at all)"),
+        Setting("DATABASE_IDLE_IN_TRANSACTION_TIMEOUT", number(float, 1, 3600), 10.0,
+                "seconds a transaction may sit idle before the server ends it"),
+        Setting("DATABASE_POOL_TIMEOUT", number(float, 0.1, 60), 2.0,
+                "seconds a request waits for a pooled connection"),
+        Setting("DATABASE_TCP_USER_TIMEOUT", number(float, 1, 600), 10.0,
+                "seconds sent data may stay unacknowledged before the connection is dropped "
+                "(keepalives probe idle ones from 10s on)"),
+        Setting("DATABASE_RETRY_AFTER", number(float, 0.1, 600), 2.0,
+                "seconds a process fails database requests at once after one timed out, "
+                "while a probe checks whether the database answers again"),
         Setting("CACHE_URL", url("redis", "rediss", "memory", "null"), "memory://",
                 "redis://host:port/db (rediss:// for TLS), memory:// (one process only) "
                 "or null:// (no cache)",
@@ -102,6 +117,10 @@ def common_settings(service: str, max_body: int = 1 << 20) -> list[Setting]:
                 "seconds a cache call may take before the service goes on without it"),
         Setting("CACHE_RETRY_AFTER", number(float, 0, 600), 5.0,
                 "seconds the cache is left alone after it failed"),
+        Setting("CACHE_LEASE_SECONDS", number(float, 1, 20), 5.0,
+                "seconds a cache lease lets values be served: the longest a write waits "
+                "when Redis cannot take its invalidation, and how long cached values are "
+                "served while the database is down"),
         Setting("JWT_SECRET", text, DEV_JWT_SECRET, "HS256 secret that signs user tokens"),
         Setting("JWT_PUBLIC_KEY", pem_or_path, "",
                 "RS256 public key (PEM or a file path); when set, HS256 is refused",

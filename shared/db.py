@@ -16,6 +16,8 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.pool import Pool
 
+from shared.dbguard import Guard
+
 # Named constraints, so migrations can drop them on every backend.
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -25,7 +27,6 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
-CONNECT_TIMEOUT_SECONDS = 3
 # A pooled connection idle longer than this is pinged before use: a firewall may have
 # dropped it without a word. Busier ones are only checked for a close the server sent.
 PING_AFTER_IDLE_SECONDS = 60
@@ -83,9 +84,20 @@ def register_db(app: Flask, db: SQLAlchemy, migrations: str) -> None:
     if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
     app.config["SQLALCHEMY_DATABASE_URI"] = url.render_as_string(hide_password=False)
-    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(app.config["DATABASE_URL"]))
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(app.config))
     db.init_app(app)
+    if url.get_backend_name() == "postgresql":
+        config = app.config
+        guard = Guard(config["DATABASE_STATEMENT_TIMEOUT"] + DEADLINE_GRACE,
+                      config["DATABASE_RETRY_AFTER"])
+        with app.app_context():
+            guard.install(db.engine)
     Migrate(app, db, directory=migrations, compare_type=True, render_as_batch=True)
+
+
+# The client's deadline is a little longer than the server's statement_timeout, so a server
+# that answers says why (a cancelled statement) before the socket is cut.
+DEADLINE_GRACE = 1.0
 
 
 def sqlalchemy_url(url: str) -> str:
@@ -95,14 +107,26 @@ def sqlalchemy_url(url: str) -> str:
     return url
 
 
-def engine_options(url: str) -> dict:
-    if url.startswith("sqlite"):
+def engine_options(config) -> dict:
+    """Pool and connection settings from the DATABASE_* settings."""
+    if config["DATABASE_URL"].startswith("sqlite"):
         return {"connect_args": {"timeout": 30}}
-    # Without connect_timeout a database that drops packets holds a worker (and readiness)
-    # for the kernel's TCP timeout, minutes, instead of failing fast. No pool_pre_ping: it
-    # costs every request a round trip; _check_liveness below costs none.
+    # Without these a database that drops packets holds a worker (and readiness) for the
+    # kernel's TCP timeout, minutes, instead of failing fast. No pool_pre_ping: it costs
+    # every request a round trip; _check_liveness below costs none.
+    millis = lambda name: int(config[name] * 1000)  # noqa: E731
+    options = (f"-c statement_timeout={millis('DATABASE_STATEMENT_TIMEOUT')} "
+               "-c idle_in_transaction_session_timeout="
+               f"{millis('DATABASE_IDLE_IN_TRANSACTION_TIMEOUT')}")
     return {"pool_size": 5, "max_overflow": 10, "pool_recycle": 1800,
-            "connect_args": {"connect_timeout": CONNECT_TIMEOUT_SECONDS}}
+            "pool_timeout": config["DATABASE_POOL_TIMEOUT"],
+            "connect_args": {
+                "connect_timeout": config["DATABASE_CONNECT_TIMEOUT"],
+                "options": options,
+                "keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 3,
+                "keepalives_count": 3,
+                "tcp_user_timeout": millis("DATABASE_TCP_USER_TIMEOUT"),
+            }}
 
 
 @event.listens_for(Pool, "checkin")

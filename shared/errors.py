@@ -6,7 +6,10 @@ from http import HTTPStatus
 from flask import Flask, Response, g, json, request
 from marshmallow import ValidationError
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
+
+from shared.dbguard import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -22,13 +25,21 @@ PROBLEMS = {
     404: ("Not Found", "Nothing is served at this path."),
     405: ("Method Not Allowed", "This path does not take that method."),
     413: ("Content Too Large", "The request body is larger than this route accepts."),
+    408: ("Request Timeout", "The request was not sent in time."),
+    411: ("Length Required", "Send a Content-Length (or a chunked body)."),
     414: ("URI Too Long", "The URL is longer than the server reads; shorten the query."),
     415: ("Unsupported Media Type", "This route does not take a body of that type."),
     429: ("Too Many Requests", "Too many requests from this client; wait a second and retry."),
+    416: ("Range Not Satisfiable", "The requested range is outside the file."),
+    431: ("Request Header Fields Too Large", "The request headers are more or larger than "
+          "the server reads."),
     500: ("Internal Server Error", "The server failed; quote the request id to the operators."),
+    501: ("Not Implemented", "The server does not support that (a Transfer-Encoding other "
+          "than chunked, say)."),
     502: ("Bad Gateway", "The service behind this path is not answering; retry shortly."),
     503: ("Service Unavailable", "The service behind this path is unavailable; retry shortly."),
     504: ("Gateway Timeout", "The service behind this path took too long to answer."),
+    505: ("HTTP Version Not Supported", "Speak HTTP/1.0 or HTTP/1.1."),
 }
 
 
@@ -93,10 +104,13 @@ def register_error_handlers(app: Flask) -> None:
         return problem_response(exc.code or 500, detail, headers=headers)
 
     @app.errorhandler(OperationalError)
-    def handle_database_down(exc: OperationalError):
-        # A database that cannot be reached (or is locked) is a passing outage, not a bug.
-        log.error("database unavailable on %s %s: %s", request.method, request.path,
-                  str(exc.orig)[:300])
+    @app.errorhandler(PoolTimeout)
+    @app.errorhandler(DatabaseUnavailable)
+    def handle_database_down(exc: Exception):
+        # A database that cannot be reached, hangs or is locked is a passing outage, not a
+        # bug; every worker busy waiting for it (the pool timed out) is the same outage.
+        log.error("database unavailable on %s %s: %s: %s", request.method, request.path,
+                  type(exc).__name__, str(getattr(exc, "orig", None) or exc)[:300])
         return problem_response(503, "The database is unavailable; try again shortly.",
                                 headers={"Retry-After": "5"})
 

@@ -12,9 +12,11 @@ from sqlalchemy import text
 from werkzeug.utils import import_string
 
 from shared.api import ResponseSchema, describe, responds
+from shared.dbguard import statement_deadline
 
 HEALTH_JSON = "application/health+json"
 CACHE_SECONDS = 1.0
+READY_BUDGET = 1.0  # seconds the database check may take (connecting may take 2)
 
 bp = Blueprint("health", __name__, url_prefix="/health")
 log = logging.getLogger(__name__)
@@ -45,7 +47,7 @@ def _timed(name: str, check: Callable[[], None]) -> tuple[bool, float, str]:
 
 def _database_check() -> None:
     db = current_app.extensions["sqlalchemy"]
-    with db.engine.connect() as conn:
+    with statement_deadline(READY_BUDGET), db.engine.connect() as conn:
         conn.execute(text("SELECT 1"))
 
 

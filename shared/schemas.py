@@ -41,7 +41,12 @@ class Text(fields.String):
     }
 
     def __init__(self, *args, single_line: bool = False, **kwargs):
-        super().__init__(*args, **kwargs)
+        rule = ("Unicode text without NUL characters or lone surrogates"
+                + ("; one line, no control characters" if single_line else "") + ".")
+        metadata = dict(kwargs.pop("metadata", None) or {})
+        metadata["description"] = f"{metadata['description']} {rule}" \
+            if "description" in metadata else rule
+        super().__init__(*args, metadata=metadata, **kwargs)
         self.single_line = single_line
 
     def _deserialize(self, value, attr, data, **kwargs):

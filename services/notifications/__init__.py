@@ -7,9 +7,11 @@ from flask import Flask
 from services import SERVICES
 from services.notifications.cli import register_commands
 from services.notifications.db import db
+from services.notifications.models import cache_state
 from services.notifications.poll import register_unread_count_poll
 from services.notifications.routes import api, internal
 from shared.app import create_service_app
+from shared.coherent import register_coherent_cache
 from shared.config import Setting, number
 from shared.db import register_db
 
@@ -26,6 +28,7 @@ SETTINGS = [
 def create_app(config=None) -> Flask:
     app = create_service_app(SERVICES["notifications"], __name__, SETTINGS, config)
     register_db(app, db, MIGRATIONS)
+    register_coherent_cache(app, db, cache_state)
     app.register_blueprint(api)
     app.register_blueprint(internal)
     register_commands(app)

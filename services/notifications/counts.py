@@ -1,23 +1,18 @@
 """Unread counts per user, from the database or the shared cache, never stale after a write.
 
-Each user has a version token in the cache (`v:<user>`), replaced by every write after it
-commits. Cached counts are stored with the token they were read under (`c:<user>`) and
-served only while that token is still current. A poll that read the database before a
-write committed may store old counts, but under a token the write has already replaced,
-so no later poll serves them.
+The counts are cached with shared.coherent under the user's id: a write replaces the user's
+version after it commits, and a write that cannot reach Redis holds its answer until no
+worker can serve what it replaced (see that module). A poll that read the database before a
+write committed may store old counts, but under a version the write has already replaced.
 """
-
-import secrets
 
 from flask import current_app
 from sqlalchemy import bindparam, func, select
 
 from services.notifications.db import db
 from services.notifications.models import KINDS, Notification
+from shared.coherent import Looked
 from shared.metrics import count_cache
-
-VERSION_TTL = 24 * 3600
-
 
 # Built once: only the user's id changes from one count to the next.
 COUNT_UNREAD = (
@@ -42,19 +37,18 @@ def query_counts(user_id: int) -> dict:
 
 
 def _cache():
-    return current_app.extensions["cohort.cache"]
+    return current_app.extensions["cohort.coherent"]
 
 
-def lookup(cache, service: str, user_id: int) -> tuple:
-    """One MGET: the user's version token, and their counts if cached under it (a hit)."""
-    version, cached = cache.get_many(f"v:{user_id}", f"c:{user_id}")
-    if version is not None and cached is not None and cached[0] == version:
+def lookup(cache, service: str, user_id: int) -> Looked:
+    """One MGET: the user's counts when they are cached and current (a hit)."""
+    looked = cache.lookup(str(user_id))
+    if looked.value is not None:
         count_cache(service, "unread_counts", "hit")
-        return version, cached[1]
-    return version, None
+    return looked
 
 
-def unread_counts(user_id: int, looked_up: tuple | None = None) -> dict:
+def unread_counts(user_id: int, looked_up: Looked | None = None) -> dict:
     """The user's counts; from the cache when USE_NOTIFICATION_CACHE serves this user.
 
     `looked_up` is a lookup() the caller made already (the poll tries the cache before it
@@ -64,33 +58,23 @@ def unread_counts(user_id: int, looked_up: tuple | None = None) -> dict:
     if not config["FLAGS"]["USE_NOTIFICATION_CACHE"].enabled(user_id):
         return query_counts(user_id)
     cache = _cache()
-    version, counts = looked_up or lookup(cache, current_app.name, user_id)
-    if counts is not None:
-        return counts
+    looked = looked_up or lookup(cache, current_app.name, user_id)
+    if looked.value is not None:
+        return looked.value
     count_cache(current_app.name, "unread_counts", "miss")
-    if version is None:
-        version = secrets.token_hex(8)
-        if not cache.add(f"v:{user_id}", version, VERSION_TTL):
-            return query_counts(user_id)  # a write got there first, or the cache is down
-    counts = query_counts(user_id)
-    cache.set(f"c:{user_id}", (version, counts), config["NOTIFICATION_CACHE_TTL"])
-    return counts
+    return cache.fill(str(user_id), looked, lambda: query_counts(user_id),
+                      config["NOTIFICATION_CACHE_TTL"])
 
 
 def invalidate(user_ids) -> None:
-    """Replace the version tokens of users whose counts a committed write changed."""
-    cache = _cache()
-    if cache.kind != "null":
-        cache.set_many({f"v:{u}": secrets.token_hex(8) for u in set(user_ids)}, VERSION_TTL)
+    """After a commit that changed these users' counts: their cached counts are dead."""
+    _cache().invalidate([str(u) for u in user_ids])
 
 
 def counts_after_write(user_id: int) -> dict:
-    """Invalidate, then read fresh counts and cache them under the new token."""
+    """Invalidate, then read fresh counts and cache them under the new version."""
     cache = _cache()
-    if cache.kind == "null":
-        return query_counts(user_id)
-    version = secrets.token_hex(8)
-    cache.set(f"v:{user_id}", version, VERSION_TTL)
+    fill = cache.invalidate([str(user_id)])
     counts = query_counts(user_id)
-    cache.set(f"c:{user_id}", (version, counts), current_app.config["NOTIFICATION_CACHE_TTL"])
+    cache.store_value(str(user_id), fill, counts, current_app.config["NOTIFICATION_CACHE_TTL"])
     return counts

@@ -6,6 +6,7 @@ from sqlalchemy import BigInteger, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.notifications.db import db
+from shared.coherent import cache_state_table
 from shared.db import BigId, UTCDateTime
 
 KINDS = ("dashboard", "profile")
@@ -40,3 +41,7 @@ class Notification(db.Model):
               postgresql_where=text("read_at IS NOT NULL"),
               sqlite_where=text("read_at IS NOT NULL")),
     )
+
+
+# Lost cache invalidations and lease renewals: what keeps cached counts fresh (shared.coherent).
+cache_state = cache_state_table(db.metadata, "notifications")

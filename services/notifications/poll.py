@@ -60,7 +60,7 @@ class UnreadCountPoll:
         self.route = next(r.rule for r in app.url_map.iter_rules(ENDPOINT))
         self.poll_interval = app.config["NOTIFICATION_POLL_INTERVAL"]
         self.verifier = app.extensions["cohort.auth"]
-        self.cache = app.extensions["cohort.cache"]
+        self.cache = app.extensions["cohort.coherent"]
         self.flag = app.config["FLAGS"]["USE_NOTIFICATION_CACHE"]
         self.enabled = app.config["FLAGS"]["LOG_QUERY_TIMES"].percent < 100
 
@@ -85,8 +85,8 @@ class UnreadCountPoll:
         rid = request_id(environ.get("HTTP_X_REQUEST_ID", ""))
         looked_up = (lookup(self.cache, self.service, user.user_id)
                      if self.cache.kind != "null" and self.flag.enabled(user.user_id) else None)
-        if looked_up is not None and looked_up[1] is not None:  # a hit: no app context needed
-            counts, queries, db_seconds = looked_up[1], 0, 0.0
+        if looked_up is not None and looked_up.value is not None:  # a hit: no app context
+            counts, queries, db_seconds = looked_up.value, 0, 0.0
         else:
             with self.app.app_context(), request_queries() as stats:
                 try:

@@ -37,14 +37,25 @@ class KindArgs(QuerySchema):
 
 
 class CreateNotifications(BodySchema):
-    user_ids = fields.List(Id(), required=True, validate=validate.Length(1, MAX_USERS_PER_CREATE))
+    user_ids = fields.List(Id(), required=True, validate=validate.Length(1, MAX_USERS_PER_CREATE),
+                           metadata={"description": "1 to 10,000 user ids (JSON integers, "
+                                     "1..2^63-1), written in one transaction"})
     kind = kind_field(required=True)
-    category = Text(load_default="general", validate=validate.Length(1, 64), single_line=True)
-    title = Text(required=True, validate=validate.Length(1, 200))
-    body = Text(load_default="", validate=validate.Length(max=10_000))
-    link = Text(load_default="", validate=[validate.Length(max=500), safe_link], single_line=True)
+    category = Text(load_default="general", validate=validate.Length(1, 64), single_line=True,
+                    metadata={"description": "1-64 characters."})
+    title = Text(required=True, validate=validate.Length(1, 200),
+                 metadata={"description": "1-200 characters."})
+    body = Text(load_default="", validate=validate.Length(max=10_000),
+                metadata={"description": "Up to 10,000 characters."})
+    link = Text(load_default="", validate=[validate.Length(max=500), safe_link], single_line=True,
+                metadata={"description": "Up to 500 characters: empty, a path on this site "
+                          "(/submissions/4, not //host) or an http(s) URL; javascript: and "
+                          "other schemes are refused."})
     dedupe_key = Text(load_default=None, allow_none=True, validate=validate.Length(1, 200),
-                      single_line=True)
+                      single_line=True,
+                      metadata={"description": "1-200 characters. A key already used for a "
+                                "user creates nothing more for that user; a retry with it "
+                                "is safe."})
 
 
 class Counts(ResponseSchema):

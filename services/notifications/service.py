@@ -111,7 +111,9 @@ def create_notifications(user_ids: list[int], *, kind: str, category: str, title
     ]
     with db.transaction() as conn:
         created = insert_new(conn, rows)
-    counts.invalidate(created)
+    # Every user of the request, not only those with new rows: a retry of a create whose
+    # first attempt committed but did not reach the cache must still refresh their counts.
+    counts.invalidate(dict.fromkeys(user_ids))
     return len(created)
 
 

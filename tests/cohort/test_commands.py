@@ -110,19 +110,19 @@ def test_migrate_dry_run_then_migrate_twice(database):
     url, env, engine = database
     dry = invoke("migrate", "--dry-run", env=env)
     assert dry.exit_code == 0, dry.output
-    assert "notifications: would upgrade empty -> 0001" in dry.output
+    assert "notifications: would upgrade empty -> 0002" in dry.output
     if url.startswith("sqlite"):
         assert not Path(engine.url.database).exists()
     else:
         assert not inspect(engine).get_table_names()
 
     first = invoke("migrate", "--verbose", env=env)
-    assert "notifications: upgraded empty -> 0001" in first.output
+    assert "notifications: upgraded empty -> 0002" in first.output
     tables = set(inspect(engine).get_table_names())
     assert {"notifications", "alembic_version_notifications"} <= tables
     second = invoke("migrate", env=env)
     assert second.exit_code == 0
-    assert "notifications: up to date (0001)" in second.output
+    assert "notifications: up to date (0002)" in second.output
 
 
 def test_seed_counts_idempotence_dry_run_and_reset(database):

@@ -110,3 +110,33 @@ def test_up_serves_the_demo_and_stops_cleanly_on_ctrl_c(topology, tmp_path):
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_up_in_production_seeds_nothing_and_prints_no_token(tmp_path):
+    """A production secret must not sign a day-long admin token on a terminal, and demo
+    rows must not reach a production database."""
+    import sqlite3
+
+    database = tmp_path / "prod.db"
+    secret = "production-secret-that-must-sign-nothing-here"
+    env = {**os.environ, "COHORT_VAR_DIR": str(tmp_path), "PYTHONUNBUFFERED": "1",
+           "COHORT_ENV": "production", "DATABASE_URL": f"sqlite:///{database}",
+           "JWT_SECRET": secret, "SERVICE_TOKEN": "production-service-token",
+           "CACHE_URL": "null://"}
+    process = subprocess.Popen(
+        [*cohort_command(), "up", "--topology", "embedded", "--port", "0", "--students", "50"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    output = Output(process)
+    try:
+        output.wait_for(r"is up at")
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=60) == 0
+        text = output.rest()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert "no demo data" in text and "none printed in production" in text
+    assert "TOKEN=ey" not in text and "production-service-token" not in text
+    with sqlite3.connect(database) as conn:
+        assert conn.execute("SELECT count(*) FROM notifications").fetchone() == (0,)

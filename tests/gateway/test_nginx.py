@@ -143,3 +143,39 @@ def test_a_service_that_does_not_answer_is_504_problem(tmp_path):
             assert_problem(response, 504)
         finally:
             stack.stop()
+
+
+MALFORMED = [
+    (b"GET /%00 HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+    (b"GET /../x HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+    (b"GET /a%zz HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+    (b"GARBAGE\r\n\r\n", 400),
+    (b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414),
+    (b"GET / HTTP/2.0\r\nHost: x\r\n\r\n", 505),
+    (b"POST /api/notifications HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", 501),
+    (b"GET /api/notifications HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + b"a" * 9000
+     + b"\r\n\r\n", 400),
+    (b"POST /api/notifications HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+     b"Content-Length: 6\r\n\r\n", 400),
+    (b'GET /x"y HTTP/1.1\r\nHost: x\r\n\r\n', 404),
+]
+
+
+@pytest.mark.parametrize(("request_bytes", "status"), MALFORMED,
+                         ids=[m[0][:30].decode("latin-1") for m in MALFORMED])
+def test_every_answer_to_a_malformed_request_is_problem_json(gateway, request_bytes, status):
+    from tests.gateway.support import assert_raw_problem, raw_request
+
+    for port in (gateway.port, gateway.internal_port):
+        answer = raw_request(port, request_bytes)
+        problem = assert_raw_problem(answer, status)
+        assert problem["request_id"] == answer[1]["x-request-id"]
+
+
+def test_a_problem_names_the_path_and_keeps_the_request_id(gateway):
+    from tests.gateway.support import assert_raw_problem, raw_request
+
+    answer = raw_request(gateway.port, b"GET /nope?x=1 HTTP/1.1\r\nHost: x\r\n"
+                                       b"X-Request-ID: mine-1\r\n\r\n")
+    problem = assert_raw_problem(answer, 404)
+    assert (problem["instance"], problem["request_id"]) == ("/nope", "mine-1")

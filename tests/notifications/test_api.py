@@ -197,3 +197,18 @@ def test_an_unreachable_database_answers_503_problems(tokens):
         assert response.content_type == "application/problem+json"
         assert response.headers["Retry-After"]
     assert client.get("/health/ready/").status_code == 503
+
+
+def test_the_openapi_document_states_the_limits_and_the_token_rules(client):
+    document = client.get("/api/notifications/openapi.json").json
+    create = document["components"]["schemas"]["CreateNotifications"]["properties"]
+    assert (create["title"]["minLength"], create["title"]["maxLength"]) == (1, 200)
+    assert create["body"]["maxLength"] == 10_000
+    assert create["category"]["maxLength"] == 64 and create["link"]["maxLength"] == 500
+    assert create["dedupe_key"]["maxLength"] == 200
+    assert create["user_ids"]["maxItems"] == 10_000
+    assert create["user_ids"]["items"]["maximum"] == 2**63 - 1
+    assert "NUL" in create["title"]["description"]
+    assert "http(s)" in create["link"]["description"]
+    bearer = document["components"]["securitySchemes"]["bearerAuth"]["description"]
+    assert "string of ASCII digits" in bearer and "exp" in bearer

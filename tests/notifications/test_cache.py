@@ -198,3 +198,26 @@ def test_with_redis_down_every_endpoint_still_answers(make_app, tokens, dead):
     empty_tables(app)
     plain = scenario(reference.test_client(), {"user": tokens.user(1), "service": tokens.service})
     assert down == plain
+
+
+def test_a_retried_create_refreshes_every_user_of_the_request(cached_app, tokens):
+    """The first attempt committed, then its worker died before invalidating: the retry
+    (same dedupe_key) creates nothing new, yet every user's count must be fresh after it."""
+    from sqlalchemy import insert
+
+    from services.notifications.db import db
+    from services.notifications.models import Notification
+    from shared.db import utcnow
+
+    client = cached_app.test_client()
+    for user in (1, 2):
+        client.get(COUNT, headers=tokens.user(user))  # cached: 0
+    with cached_app.app_context(), db.engine.begin() as conn:
+        conn.execute(insert(Notification), [
+            {"user_id": u, "kind": "dashboard", "category": "general", "title": "t", "body": "",
+             "link": "", "dedupe_key": "season-4", "created_at": utcnow()} for u in (1, 2)])
+    body = {"user_ids": [1, 2, 3], "kind": "dashboard", "title": "t", "dedupe_key": "season-4"}
+    response = client.post("/internal/notifications/", json=body, headers=tokens.service)
+    assert response.json == {"created": 1}  # only user 3's row is new
+    for user in (1, 2, 3):
+        assert client.get(COUNT, headers=tokens.user(user)).json["unread_count"] == 1

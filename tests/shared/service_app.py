@@ -17,6 +17,7 @@ from werkzeug.exceptions import TooManyRequests
 from services import ServiceInfo
 from shared.app import create_service_app
 from shared.auth import current_principal, roles_required, service_required, user_required
+from shared.coherent import cache_state_table, register_coherent_cache
 from shared.config import Setting, text
 from shared.db import BigId, make_db, register_db
 from shared.http import service_client
@@ -41,6 +42,9 @@ class Item(db.Model):
 class NewItem(Schema):
     name = fields.String(required=True, validate=validate.Length(1, 50))
     size = fields.Integer(validate=validate.Range(0, 10))
+
+
+cache_state = cache_state_table(db.metadata, NAME)
 
 
 api = Blueprint("items", __name__, url_prefix="/api/probe")
@@ -108,6 +112,26 @@ def cached(key: str):
     return {"value": value}
 
 
+@api.get("/coherent/<key>")
+def coherent_get(key: str):
+    """The item count, through the coherent cache under `key`."""
+    cache = current_app.extensions["cohort.coherent"]
+    looked = cache.lookup(key)
+    if looked.value is not None:
+        return {"count": looked.value, "cached": True}
+    count = cache.fill(key, looked, lambda: db.session.scalar(select(func.count(Item.id))), 30)
+    return {"count": count, "cached": False}
+
+
+@api.post("/coherent/<key>")
+def coherent_add(key: str):
+    """Add an item, then invalidate `key`, as a write of a real service does."""
+    db.session.add(Item(name="x"))
+    db.session.commit()
+    current_app.extensions["cohort.coherent"].invalidate([key])
+    return {"count": db.session.scalar(select(func.count(Item.id)))}, 201
+
+
 @api.get("/wait")
 def wait():
     """Holds its worker until told to go (gunicorn tests pin other requests elsewhere)."""
@@ -131,6 +155,7 @@ SETTINGS = [Setting("PROBE_FLAG_DIR", text, "", "folder of the /wait route's mar
 def create_app(config=None) -> Flask:
     app = create_service_app(INFO, __name__, SETTINGS, config)
     register_db(app, db, str(Path(__file__).parent / "migrations"))
+    register_coherent_cache(app, db, cache_state)
     app.register_blueprint(api)
     app.register_blueprint(internal)
     return app

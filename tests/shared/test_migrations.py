@@ -34,7 +34,7 @@ def test_two_services_share_one_postgresql_database(tmp_path_factory):
         migrate(throwaway.create_app, url)  # its first revision is not taken as done
         tables, versions = state(url)
         assert {"notifications", "echoes"} <= tables
-        assert versions == {"alembic_version_notifications": "0001",
+        assert versions == {"alembic_version_notifications": "0002",
                             "alembic_version_throwaway": "throwaway_0001"}
 
         migrate(notifications_app, url, "base", down=True)
@@ -56,5 +56,5 @@ def test_a_database_migrated_into_the_shared_version_table_is_taken_over(backend
         migrate(notifications_app, url)  # would fail creating the table again
         tables, versions = state(url)
         assert "notifications" in tables
-        assert versions["alembic_version_notifications"] == "0001"
+        assert versions["alembic_version_notifications"] == "0002"
         assert versions.get("alembic_version") is None

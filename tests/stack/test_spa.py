@@ -188,3 +188,19 @@ def test_a_stopped_service_answers_problem_json_and_recovers(stack):
     assert stack.pids["nginx"] == nginx_pid  # recovered without touching nginx
     back = get(stack, "/api/notifications/unread-count", user)
     assert back.status_code == 200 and back.json()["unread_count"] == 2
+
+
+@pytest.mark.parametrize(("request_bytes", "status", "said"), [
+    # Past gunicorn's request line limit (4094), within nginx's (8 KB): gunicorn answers.
+    (b"GET /api/notifications/" + b"a" * 5000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414,
+     "Request Line is too large"),
+    # More header fields than gunicorn reads (100); nginx passes them on.
+    (b"GET /api/notifications HTTP/1.1\r\nHost: x\r\n"
+     + b"".join(b"X-H%d: 1\r\n" % i for i in range(110)) + b"\r\n", 431, "headers"),
+])
+def test_gunicorns_own_errors_through_the_gateway_are_problem_json(stack, request_bytes,
+                                                                    status, said):
+    from tests.gateway.support import assert_raw_problem, raw_request
+
+    problem = assert_raw_problem(raw_request(stack.port, request_bytes), status)
+    assert said.lower() in problem["detail"].lower()
