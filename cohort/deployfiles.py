@@ -55,8 +55,16 @@ def _database_url(name: str) -> str:
     return f"postgresql://cohort:${{POSTGRES_PASSWORD:-cohort}}@postgres:5432/{name}"
 
 
+def files_path(info: ServiceInfo) -> str:
+    """Where a service with served files keeps them in the containers; the gateway mounts
+    the same volume at the same path, so X-Accel-Redirect finds the file (the Dockerfile
+    makes the directory, owned by the services' user)."""
+    return f"/var/lib/cohort/files/{info.name}"
+
+
 def compose() -> str:
     names = " ".join(SERVICES)
+    served = [info for info in SERVICES.values() if info.files]
     app_env = {
         "COHORT_ENV": "production",
         "JWT_SECRET": "${JWT_SECRET:?set JWT_SECRET, e.g. openssl rand -hex 32}",
@@ -111,7 +119,8 @@ def compose() -> str:
         "environment": {"GATEWAY_LISTEN": "0.0.0.0", "GATEWAY_INTERNAL_LISTEN": "0.0.0.0",
                         "GATEWAY_ACCESS_LOG": "/dev/stdout", "GATEWAY_ERROR_LOG": "stderr",
                         **{f"{i.env_prefix}UPSTREAM": f"{i.name}:{i.port}"
-                           for i in SERVICES.values()}},
+                           for i in SERVICES.values()},
+                        **{i.files.setting: files_path(i) for i in served}},
         "volumes": ["gateway-config:/gateway"],
         "restart": "no",
     }
@@ -130,13 +139,17 @@ def compose() -> str:
                             "timeout": "5s", "start_period": "10s", "retries": 3},
             "restart": "unless-stopped",
         }
+        if info.files:
+            services[info.name]["environment"][info.files.setting] = files_path(info)
+            services[info.name]["volumes"] = [f"{info.name}-files:{files_path(info)}"]
     services["gateway"] = {
         "image": "nginxinc/nginx-unprivileged:1.27-alpine",
         "user": str(USER_ID),  # the renderer's user: it owns the config volume
         "entrypoint": ["nginx"],
         "command": ["-p", "/gateway", "-c", "/gateway/nginx.conf"],
         "ports": ["${GATEWAY_PORT:-8000}:8000"],
-        "volumes": ["gateway-config:/gateway"],
+        "volumes": ["gateway-config:/gateway",
+                    *(f"{i.name}-files:{files_path(i)}:ro" for i in served)],
         "depends_on": {"gateway-config": {"condition": "service_completed_successfully"},
                        **{n: {"condition": "service_healthy"} for n in SERVICES}},
         "healthcheck": {"test": ["CMD", "wget", "-q", "-O", "/dev/null",
@@ -145,7 +158,8 @@ def compose() -> str:
         "restart": "unless-stopped",
     }
     document = {"name": "cohort-scale", "services": services,
-                "volumes": {"postgres-data": None, "gateway-config": None}}
+                "volumes": {"postgres-data": None, "gateway-config": None,
+                            **{f"{i.name}-files": None for i in served}}}
     usage = ("# The production topology on one Docker host:\n"
              "#   JWT_SECRET=$(openssl rand -hex 32) SERVICE_TOKEN=$(openssl rand -hex 32) \\\n"
              "#     docker compose -f deploy/compose.yaml up --build\n"

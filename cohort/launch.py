@@ -3,7 +3,7 @@
 import os
 import signal
 import sys
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 import click
 from flask import Flask
@@ -143,9 +143,11 @@ def run_embedded(host: str, port: int, students: int, seed: bool, verbose: bool)
     apps = build_apps(SERVICES_URL=base_url)
     prepare(apps, students, seed, verbose)
     dispatcher.apps.update(apps)
-    _announce(base_url, base_url, "embedded: every service in this process", apps)
-    with stops_on_signals():
-        server.serve_forever()  # returns on Ctrl-C, the socket closed
+    # Signals first: a Ctrl-C while the banner prints stops as cleanly as one after it.
+    with stops_on_signals(), suppress(KeyboardInterrupt):
+        _announce(base_url, base_url, "embedded: every service in this process", apps)
+        server.serve_forever()  # returns on Ctrl-C
+    server.server_close()
     click.echo("stopped")
 
 

@@ -20,6 +20,8 @@ from shared.observability import REQUEST_ID_HEADER, VALID_REQUEST_ID
 
 STATIC_DIR = Path(__file__).parent / "static"
 REQUEST_ID_KEY = "HTTP_" + REQUEST_ID_HEADER.upper().replace("-", "_")
+# What nginx keeps of a service's answer when it sends a file for it (X-Accel-Redirect).
+KEPT_HEADERS = ("Content-Type", "Content-Disposition", "Cache-Control", REQUEST_ID_HEADER)
 # Paths the gateway owns: never looked up among the static files.
 ROUTED = ("api", "internal", "health", "metrics")
 GATEWAY_HEALTH = re.compile(r"^/health/gateway(/|/live/?|/ready/?)?$")
@@ -32,7 +34,8 @@ class Dispatcher:
     carry the prefix), a body over the service's limit refused first with 413 as nginx does;
     `/health/<name>/...` goes to the service's `/health/...`; `/health/gateway/...` and
     `/services.json` are answered here; `/metrics` is hidden; anything else is a static file
-    of `gateway/static/`. Every error is problem JSON.
+    of `gateway/static/`. Every error is problem JSON. An answer with X-Accel-Redirect to a
+    service's served files is replaced by the file, as nginx does (Range requests included).
     """
 
     def __init__(self, apps: Mapping[str, Flask] | None = None, static_dir: Path = STATIC_DIR):
@@ -48,6 +51,9 @@ class Dispatcher:
         app = self._service_for(environ, path)
         if app is not None and _within_limit(environ, app.config["MAX_BODY_BYTES"],
                                              SERVICES[app.name].stream_bodies):
+            if SERVICES[app.name].files is not None:
+                return self._sending_files(app, SERVICES[app.name].files, environ,
+                                           start_response)
             return app(environ, start_response)
         if app is not None:
             response = _problem(413, path, request_id)
@@ -67,6 +73,26 @@ class Dispatcher:
             environ["PATH_INFO"] = "/health/" + (parts[3] if len(parts) > 3 else "")
             return app
         return None
+
+    @staticmethod
+    def _sending_files(app: Flask, files, environ, start_response):
+        """The service's answer; or, when it redirects to its files, the file itself."""
+        answer = Response.from_app(app, environ)
+        target = answer.headers.get("X-Accel-Redirect", "")
+        if not target.startswith(files.location):
+            return answer(environ, start_response)
+        try:
+            sent = send_from_directory(app.config[files.setting],
+                                       target.removeprefix(files.location), environ)
+        except NotFound:
+            sent = _problem(404, environ.get("PATH_INFO", ""),
+                            answer.headers.get(REQUEST_ID_HEADER, ""))
+        else:
+            for name in KEPT_HEADERS:
+                if name in answer.headers:
+                    sent.headers[name] = answer.headers[name]
+            sent.headers["X-Content-Type-Options"] = "nosniff"
+        return sent(environ, start_response)
 
     def _answer(self, environ, path: str, request_id: str) -> Response:
         if GATEWAY_HEALTH.match(path):

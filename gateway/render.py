@@ -53,6 +53,13 @@ def _networks(raw: str) -> tuple[str, ...]:
     return networks
 
 
+def _directory(raw: str) -> str:
+    """An absolute path nginx can take inside double quotes, as it is."""
+    if not raw.startswith("/") or any(c in raw for c in '"\\$') or not raw.isprintable():
+        raise ValueError("expected an absolute path without quotes, backslashes or $")
+    return raw
+
+
 PORT = number(int, 1, 65535)
 BODY_BYTES = number(int, 1024, 1 << 40)
 
@@ -83,12 +90,27 @@ def settings() -> list[Setting]:
         *(Setting(f"{info.env_prefix}MAX_BODY_BYTES", BODY_BYTES, info.max_body,
                   f"largest body of a request to the {name} service")
           for name, info in SERVICES.items()),
+        # The directory a service has nginx send files from: the service's own variable.
+        *(_files_setting(info) for info in SERVICES.values() if info.files),
     ]
+
+
+def _files_setting(info) -> Setting:
+    return Setting(info.files.setting, _directory, info.files.default_directory,
+                   f"directory of the files nginx sends for the {info.name} service")
+
+
+def _files_dirs(environ: Mapping[str, str]) -> dict[str, str]:
+    """Each service's directory of served files, read as the service reads it (its
+    prefixed variable first), so both always name the same one."""
+    return {name: load_settings([_files_setting(info)], environ, info.env_prefix)[
+        info.files.setting] for name, info in SERVICES.items() if info.files}
 
 
 def env_options(environ: Mapping[str, str] | None = None) -> dict:
     """render()'s keyword arguments from the environment; ConfigError names a bad variable."""
-    values = load_settings(settings(), os.environ if environ is None else environ)
+    environ = os.environ if environ is None else environ
+    values = load_settings(settings(), environ)
     return {
         "port": values["GATEWAY_PORT"],
         "listen": values["GATEWAY_LISTEN"],
@@ -106,6 +128,7 @@ def env_options(environ: Mapping[str, str] | None = None) -> dict:
         "error_log": values["GATEWAY_ERROR_LOG"] or None,
         "upstreams": {n: values[f"{s.env_prefix}UPSTREAM"] for n, s in SERVICES.items()},
         "max_bodies": {n: values[f"{s.env_prefix}MAX_BODY_BYTES"] for n, s in SERVICES.items()},
+        "files_dirs": _files_dirs(environ),
     }
 
 
@@ -125,7 +148,8 @@ def _default_user(user: str | None) -> str:
 def render(out_dir: Path, *, port: int = 8000, internal_port: int = 8100,
            listen: str = "127.0.0.1", internal_listen: str = "127.0.0.1",
            upstreams: Mapping[str, str] | None = None,
-           max_bodies: Mapping[str, int] | None = None, static_root: Path | str | None = None,
+           max_bodies: Mapping[str, int] | None = None,
+           files_dirs: Mapping[str, str] | None = None, static_root: Path | str | None = None,
            rate: str = DEFAULT_RATE, burst: int = DEFAULT_BURST, connect_timeout: str = "2s",
            read_timeout: str = "30s", worker_connections: int = 4096, user: str | None = None,
            access_log: str | None = None, error_log: str | None = None,
@@ -134,7 +158,9 @@ def render(out_dir: Path, *, port: int = 8000, internal_port: int = 8100,
     out_dir = Path(out_dir).resolve()
     upstreams, real_ip_from = dict(upstreams or {}), tuple(real_ip_from)
     max_bodies = {n: s.max_body for n, s in SERVICES.items()} | dict(max_bodies or {})
-    unknown = (set(upstreams) | set(max_bodies)) - set(SERVICES)
+    files_dirs = {n: s.files.default_directory for n, s in SERVICES.items() if s.files} | dict(
+        files_dirs or {})
+    unknown = (set(upstreams) | set(max_bodies) | set(files_dirs)) - set(SERVICES)
     if unknown:
         raise ValueError(f"unknown services: {', '.join(sorted(unknown))}")
     checks = [("rate", rate, _rate), ("connect_timeout", connect_timeout, _duration),
@@ -142,6 +168,7 @@ def render(out_dir: Path, *, port: int = 8000, internal_port: int = 8100,
               ("internal_port", str(internal_port), PORT),
               *((f"upstreams[{n}]", a, _host_port) for n, a in upstreams.items()),
               *((f"max_bodies[{n}]", str(b), BODY_BYTES) for n, b in max_bodies.items()),
+              *((f"files_dirs[{n}]", d, _directory) for n, d in files_dirs.items()),
               *(("real_ip_from", n, _networks) for n in real_ip_from)]
     for name, value, check in checks:
         try:
@@ -175,17 +202,22 @@ def render(out_dir: Path, *, port: int = 8000, internal_port: int = 8100,
         problem_pages=blocks.problem_pages(),
         gateway_health=blocks.GATEWAY_HEALTH,
         services_json=json.dumps({"services": list(SERVICES)}),
-        public_services="".join(
-            blocks.service_locations(n, max_bodies[n], s.stream_bodies, internal=False)
-            for n, s in SERVICES.items()),
-        internal_services="".join(
-            blocks.service_locations(n, max_bodies[n], s.stream_bodies, internal=True)
-            for n, s in SERVICES.items()),
+        public_services=_services(max_bodies, files_dirs, internal=False),
+        internal_services=_services(max_bodies, files_dirs, internal=True),
         static_root=static,
     )
     path = out_dir / "nginx.conf"
     path.write_text(conf)
     return path
+
+
+def _services(max_bodies: Mapping[str, int], files_dirs: Mapping[str, str],
+              internal: bool) -> str:
+    """Every service's locations on one listener, with the files nginx sends for it."""
+    return "".join(
+        blocks.service_locations(n, max_bodies[n], s.stream_bodies, internal=internal)
+        + (blocks.served_files(s.files.location, files_dirs[n]) if s.files else "")
+        for n, s in SERVICES.items())
 
 
 def main(argv: list[str] | None = None) -> int:

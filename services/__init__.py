@@ -35,6 +35,24 @@ class Cron:
 
 
 @dataclass(frozen=True)
+class ServedFiles:
+    """Files the gateway sends on the service's behalf: the service answers a request with
+    `X-Accel-Redirect: <location><path>` and nginx serves <directory>/<path>, where the
+    directory is the service's setting `setting` (default `default` under var/). The
+    location is internal: no client can ask for it directly."""
+
+    setting: str
+    location: str
+    default: str
+
+    @property
+    def default_directory(self) -> str:
+        from shared.config import VAR_DIR
+
+        return str(VAR_DIR / self.default)
+
+
+@dataclass(frozen=True)
 class ServiceInfo:
     """Where a service listens, what it accepts, and what the tooling runs for it.
 
@@ -51,6 +69,7 @@ class ServiceInfo:
     try_lines: tuple[str, ...] = ()
     module: str = ""  # the package; services.<name> unless given
     seeded: bool = True  # the package has seed.py (is_empty, seed_demo)
+    files: ServedFiles | None = None  # a directory nginx serves for it (X-Accel-Redirect)
 
     def __post_init__(self):
         jobs = [cron.job for cron in self.crons]
@@ -107,6 +126,21 @@ SERVICES: dict[str, ServiceInfo] = {s.name: s for s in (
             'curl -s {student} "{base}/api/gamification/leaderboard?around=me&limit=5"',
             "curl -s {student} {base}/api/gamification/players/me/streak",
             "curl -s {student} {base}/api/gamification/seasons",
+        ),
+    ),
+    ServiceInfo(
+        "storage", 8004,
+        # The largest purpose limit (50 MiB submissions) and the multipart form around it.
+        max_body=50 * (1 << 20) + (64 << 10),
+        stream_bodies=True,
+        checks=(Check("storage", "services.storage.health:check_storage"),),
+        crons=(Cron("cleanup-storage", "25 * * * *"),),
+        files=ServedFiles("STORAGE_DIR", "/_files/storage/", "storage"),
+        try_lines=(
+            "curl -s {student} -F purpose=submission -F file=@README.md {base}/api/storage/files",
+            'curl -s {student} "{base}/api/storage/files?limit=3"',
+            "curl -s {student} -o avatar.png -w '%{{http_code}} %{{content_type}}\\n' "
+            "{base}/api/storage/files/1/content",
         ),
     ),
 )}

@@ -100,6 +100,16 @@ def body(schema: type[Schema]):
     return decorator
 
 
+def form(schema: type[Schema]):
+    """Describe a multipart/form-data body that the view reads itself (a streamed upload):
+    the document shows `schema`; nothing is parsed here."""
+
+    def decorator(view):
+        return describe(view, form=schema)
+
+    return decorator
+
+
 def responds(status: int, schema: type[Schema] | None = None, description: str = "",
              headers: dict[str, str] | None = None, content_type: str = "application/json"):
     """Describe one answer of the view (no effect on the request)."""
@@ -163,6 +173,10 @@ def _operation(rule, view) -> dict:
     if facts.get("body"):
         operation["requestBody"] = {"required": True, "content": {
             "application/json": {"schema": facts["body"]}}}
+        statuses |= {400, 413, 415}
+    if facts.get("form"):
+        operation["requestBody"] = {"required": True, "content": {
+            "multipart/form-data": {"schema": facts["form"]}}}
         statuses |= {400, 413, 415}
     if "<" in rule.rule:
         statuses.add(404)

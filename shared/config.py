@@ -99,6 +99,9 @@ def common_settings(service: str, max_body: int = 1 << 20) -> list[Setting]:
         Setting("DATABASE_STATEMENT_TIMEOUT", number(float, 0.1, 3600), 5.0,
                 "seconds a statement may run (the server cancels it; a second later the "
                 "client cuts the connection, for a database that does not answer at all)"),
+        Setting("DATABASE_COMMAND_TIMEOUT", number(float, 1, 7 * 86400), 3600.0,
+                "seconds a statement of a command (a migration, a recompute, a purge) may "
+                "run: commands take longer than requests"),
         Setting("DATABASE_IDLE_IN_TRANSACTION_TIMEOUT", number(float, 1, 3600), 10.0,
                 "seconds a transaction may sit idle before the server ends it"),
         Setting("DATABASE_POOL_TIMEOUT", number(float, 0.1, 60), 2.0,

@@ -88,16 +88,10 @@ def register_db(app: Flask, db: SQLAlchemy, migrations: str) -> None:
     db.init_app(app)
     if url.get_backend_name() == "postgresql":
         config = app.config
-        guard = Guard(config["DATABASE_STATEMENT_TIMEOUT"] + DEADLINE_GRACE,
-                      config["DATABASE_RETRY_AFTER"])
+        guard = Guard(config["DATABASE_STATEMENT_TIMEOUT"], config["DATABASE_RETRY_AFTER"])
         with app.app_context():
             guard.install(db.engine)
     Migrate(app, db, directory=migrations, compare_type=True, render_as_batch=True)
-
-
-# The client's deadline is a little longer than the server's statement_timeout, so a server
-# that answers says why (a cancelled statement) before the socket is cut.
-DEADLINE_GRACE = 1.0
 
 
 def sqlalchemy_url(url: str) -> str:

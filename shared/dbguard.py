@@ -27,8 +27,12 @@ log = logging.getLogger(__name__)
 
 PROBE_EVERY = 0.5
 WATCH_EVERY = 0.05
+# The client's deadline is a little longer than the server's statement_timeout, so a server
+# that answers says why (a cancelled statement) before the socket is cut.
+DEADLINE_GRACE = 1.0
 
 _deadline: ContextVar[float | None] = ContextVar("statement_deadline", default=None)
+_command: ContextVar[float | None] = ContextVar("command_statements", default=None)
 
 
 class DatabaseUnavailable(Exception):
@@ -43,6 +47,28 @@ def statement_deadline(seconds: float):
         yield
     finally:
         _deadline.reset(token)
+
+
+@contextmanager
+def command_statements(seconds: float):
+    """Statements of a command (a migration, a recompute) may run `seconds` each, on the
+    server and against the watchdog, instead of a request's DATABASE_STATEMENT_TIMEOUT."""
+    token = _command.set(seconds)
+    try:
+        yield
+    finally:
+        _command.reset(token)
+
+
+def _set_statement_timeout(dbapi_connection, value: str) -> None:
+    """SET or RESET the session's statement_timeout outside any transaction."""
+    autocommit = dbapi_connection.autocommit
+    dbapi_connection.autocommit = True
+    try:
+        dbapi_connection.execute(f"SET statement_timeout = {value}" if value != "DEFAULT"
+                                 else "RESET statement_timeout")
+    finally:
+        dbapi_connection.autocommit = autocommit
 
 
 class Watchdog:
@@ -109,7 +135,9 @@ class WatchedConnection(psycopg.Connection):
     cohort_default = 10.0
 
     def cohort_seconds(self) -> float:
-        given = _deadline.get()
+        command, given = _command.get(), _deadline.get()
+        if command is not None:
+            return command + DEADLINE_GRACE
         return self.cohort_default if given is None else min(given, self.cohort_default)
 
     def commit(self):
@@ -124,8 +152,8 @@ class WatchedConnection(psycopg.Connection):
 class Guard:
     """One engine's deadline and breaker."""
 
-    def __init__(self, deadline: float, retry_after: float):
-        self.deadline, self.retry_after = deadline, retry_after
+    def __init__(self, statement_timeout: float, retry_after: float):
+        self.deadline, self.retry_after = statement_timeout + DEADLINE_GRACE, retry_after
         self._open_until = 0.0
         self._probe: threading.Thread | None = None
         self._connect = None
@@ -186,3 +214,13 @@ class Guard:
         def _checkout(dbapi_connection, record, proxy):
             if guard.is_open:
                 raise DatabaseUnavailable("the database breaker is open")
+            command = _command.get()
+            if command is not None and record.info.get("command_timeout") != command:
+                _set_statement_timeout(dbapi_connection, str(int(command * 1000)))
+                record.info["command_timeout"] = command
+
+        @event.listens_for(engine, "checkin")
+        def _checkin(dbapi_connection, record):
+            if record.info.pop("command_timeout", None) is not None and dbapi_connection:
+                with suppress(Exception):  # a broken connection is discarded anyway
+                    _set_statement_timeout(dbapi_connection, "DEFAULT")

@@ -5,10 +5,12 @@ import zlib
 from contextlib import contextmanager
 from pathlib import Path
 
+from flask import current_app
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import text
 
 from shared.config import VAR_DIR
+from shared.dbguard import command_statements
 
 
 class AlreadyRunning(RuntimeError):
@@ -26,7 +28,15 @@ def _lock_file(db: SQLAlchemy, name: str) -> Path:
 
 @contextmanager
 def command_lock(db: SQLAlchemy, name: str):
-    """A PostgreSQL advisory lock on PostgreSQL; a file lock beside an embedded database."""
+    """Run a command: alone (a PostgreSQL advisory lock, or a file lock beside an embedded
+    database), its statements allowed DATABASE_COMMAND_TIMEOUT each instead of a request's
+    DATABASE_STATEMENT_TIMEOUT."""
+    with command_statements(current_app.config["DATABASE_COMMAND_TIMEOUT"]), _alone(db, name):
+        yield
+
+
+@contextmanager
+def _alone(db: SQLAlchemy, name: str):
     if db.engine.dialect.name == "postgresql":
         key = zlib.crc32(name.encode())
         # Autocommit: a session lock needs no transaction, and one left open for the whole

@@ -8,6 +8,8 @@ from alembic import context
 from flask import current_app
 from sqlalchemy import inspect, text
 
+from shared.dbguard import command_statements
+
 LEGACY_TABLE = "alembic_version"
 
 
@@ -39,7 +41,8 @@ def _known(script, revision: str) -> bool:
 
 
 def run_migrations() -> None:
-    """Run the service's migrations against the app's engine (or emit SQL offline)."""
+    """Run the service's migrations against the app's engine (or emit SQL offline), each
+    statement allowed DATABASE_COMMAND_TIMEOUT (an index built on a large table)."""
     migrate = current_app.extensions["migrate"]
     metadata = migrate.db.metadata
     engine = migrate.db.engine
@@ -50,7 +53,8 @@ def run_migrations() -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
-    with engine.connect() as connection:
+    with command_statements(current_app.config["DATABASE_COMMAND_TIMEOUT"]), \
+            engine.connect() as connection:
         _adopt_legacy_version(connection, table)
         context.configure(connection=connection, target_metadata=metadata,
                           version_table=table, **migrate.configure_args)

@@ -93,12 +93,21 @@ def test_mint_token_names_a_bad_setting():
 
 @pytest.fixture
 def database(backend, tmp_path_factory):
-    """An empty database of the backend, given to the commands as every service's
-    <SERVICE>_DATABASE_URL (each keeps its own tables and version table there)."""
+    """An empty database of the backend, given to every service's commands (each keeps its
+    own tables and version table in it), and a directory for the files a service keeps."""
     with temporary_database(backend, tmp_path_factory, "cli") as url:
         engine = create_engine(sqlalchemy_url(url))
-        yield url, {f"{name.upper()}_DATABASE_URL": url for name in SERVICES}, engine
+        files = tmp_path_factory.mktemp("files")
+        env = {**{f"{name.upper()}_DATABASE_URL": url for name in SERVICES},
+               **{info.files.setting: str(files / name) for name, info in SERVICES.items()
+                  if info.files}}
+        yield url, env, engine
         engine.dispose()
+
+
+def lines(result) -> list[str]:
+    """The command's output lines: each service reports on its own line."""
+    return result.output.strip().splitlines()
 
 
 def row_count(engine, *where) -> int:
@@ -139,7 +148,7 @@ def test_seed_counts_idempotence_dry_run_and_reset(database):
     assert row_count(engine) == 123
     again = invoke(*args, env=env)
     assert "notifications: created 0" in again.output
-    assert "notifications: would create 0\n" in invoke(*args, "--dry-run", env=env).output
+    assert "notifications: would create 0" in lines(invoke(*args, "--dry-run", env=env))
     assert row_count(engine) == 123
 
     reset_dry = invoke(*args, "--reset", "--dry-run", env=env)
@@ -190,9 +199,9 @@ def test_the_flask_command_seeds_the_same_way(database):
 
 
 def test_up_seeds_only_an_empty_database(database, capsys):
-    url, env, engine = database
+    _, env, engine = database
     invoke("migrate", env=env)
-    apps = build_apps(DATABASE_URL=url)
+    apps = build_apps(**env)
     with engine.begin() as conn:
         conn.execute(Notification.__table__.insert(), {
             "user_id": 5, "kind": "profile", "category": "system", "title": "A real one",

@@ -102,6 +102,14 @@ def test_up_serves_the_demo_and_stops_cleanly_on_ctrl_c(topology, tmp_path):
         assert len(listed.json()["items"]) == 5
         assert requests.get(f"{base_url}/metrics", timeout=10).status_code == 404
         assert (tmp_path / "notifications.db").exists()  # the data lives in COHORT_VAR_DIR
+        # Each demo student has an avatar; the gateway (or the dispatcher) sends its bytes.
+        mine = {"Authorization": f"Bearer {student}"}
+        (avatar,) = requests.get(f"{base_url}/api/storage/files?purpose=avatar", headers=mine,
+                                 timeout=10).json()["items"]
+        picture = requests.get(base_url + avatar["download_url"], headers=mine, timeout=10)
+        assert picture.status_code == 200 and picture.content.startswith(b"\x89PNG")
+        assert picture.headers["Content-Type"] == "image/png"
+        assert (tmp_path / "storage").is_dir()
 
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=60) == 0

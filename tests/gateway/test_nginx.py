@@ -69,6 +69,13 @@ def test_dot_segments_do_not_reach_refused_paths(gateway, path):
         connection.close()
 
 
+def test_served_files_locations_are_not_reachable_directly(gateway):
+    for info in SERVICES.values():
+        if info.files:
+            for base in (gateway.base_url, gateway.internal_url):
+                assert_problem(requests.get(f"{base}{info.files.location}x/y", timeout=5), 404)
+
+
 def test_internal_listener_routes_internal_paths_only(gateway):
     # Routed to the (stopped) service, not refused: the answer is 502, not 404.
     for path in ("/internal/notifications/", "/internal/notifications", "/api/notifications",

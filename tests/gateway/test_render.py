@@ -69,6 +69,36 @@ def test_every_service_is_routed_with_its_body_limit(tmp_path):
     assert "limit_req zone=api" in public and "limit_req zone=api" not in internal
 
 
+SERVED = {name: info.files for name, info in SERVICES.items() if info.files}
+
+
+def test_served_files_get_an_internal_location_on_both_listeners(tmp_path):
+    directories = {name: f"/srv/{name} files" for name in SERVED}
+    conf = render(tmp_path / "gw", files_dirs=directories)
+    assert nginx_test(conf).returncode == 0
+    public, internal = conf.read_text().split("# Internal listener")
+    for name, files in SERVED.items():
+        for listener in (public, internal):
+            block = listener.split(f"location ^~ {files.location} {{", 1)[1].split("}", 1)[0]
+            assert "internal;" in block
+            assert f'alias "/srv/{name} files/";' in block
+            assert "add_header X-Content-Type-Options nosniff always;" in block
+    with pytest.raises(ValueError, match="files_dirs"):
+        render(tmp_path / "gw", files_dirs={name: "relative" for name in SERVED})
+
+
+def test_the_files_directory_is_read_as_the_service_reads_it():
+    for name, files in SERVED.items():
+        prefixed = SERVICES[name].env_prefix + files.setting
+        assert env_options({})["files_dirs"][name] == files.default_directory
+        assert env_options({files.setting: "/srv/a"})["files_dirs"][name] == "/srv/a"
+        both = env_options({files.setting: "/srv/a", prefixed: "/srv/b"})
+        assert both["files_dirs"][name] == "/srv/b"
+        for bad in ("relative/dir", '/with"quote', "/with$variable", "/new\nline"):
+            with pytest.raises(ConfigError, match=files.setting):
+                env_options({files.setting: bad})
+
+
 def test_copy_static_serves_a_copy(tmp_path):
     out = tmp_path / "gw"
     text = render(out, copy_static=True).read_text()

@@ -7,20 +7,14 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from shared.config import common_settings
 from tests.conftest import Tokens
 from tests.shared import service_app
 from tests.shared.gunicorn import start as start_gunicorn
 from tests.support.databases import empty_tables, temporary_database
 
 # Variables a developer or CI may have exported; the tests choose their own.
-CONFIG_VARIABLES = [
-    "COHORT_ENV", "DATABASE_URL", "CACHE_URL", "CACHE_SOCKET_TIMEOUT", "CACHE_RETRY_AFTER",
-    "JWT_SECRET", "JWT_PUBLIC_KEY", "SERVICE_TOKEN", "SERVICES_URL", "HTTP_CONNECT_TIMEOUT",
-    "HTTP_READ_TIMEOUT", "HTTP_RETRIES", "SLOW_QUERY_MS", "MAX_BODY_BYTES", "LOG_LEVEL",
-    "RELEASE_ID", "PROMETHEUS_MULTIPROC_DIR", "CACHE_LEASE_SECONDS", "DATABASE_CONNECT_TIMEOUT",
-    "DATABASE_STATEMENT_TIMEOUT", "DATABASE_IDLE_IN_TRANSACTION_TIMEOUT", "DATABASE_POOL_TIMEOUT",
-    "DATABASE_TCP_USER_TIMEOUT", "DATABASE_RETRY_AFTER",
-]
+CONFIG_VARIABLES = [*(s.name for s in common_settings("any")), "PROMETHEUS_MULTIPROC_DIR"]
 
 
 @pytest.fixture(autouse=True)

@@ -3,7 +3,12 @@ per-process breaker that a probe closes when the database answers again."""
 
 import time
 
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
+
 from shared.db import engine_options
+from shared.locks import command_lock
 from tests.conftest import Tokens
 from tests.support.proxy import proxy_to
 
@@ -46,3 +51,18 @@ def test_a_frozen_database_answers_503_at_once_and_recovers(make_app, postgres_u
         while client.get(ITEMS, headers=user).status_code != 200:
             assert time.monotonic() < deadline
             time.sleep(0.1)
+
+
+def test_a_command_may_run_longer_statements_than_a_request(make_app, postgres_url):
+    """A migration or a recompute gets DATABASE_COMMAND_TIMEOUT; the connection it used is
+    back to the request's limit once the command returns it."""
+    app = make_app(DATABASE_URL=postgres_url, DATABASE_STATEMENT_TIMEOUT="0.3",
+                   DATABASE_COMMAND_TIMEOUT="5")
+    db = app.extensions["sqlalchemy"]
+    sleep = text("SELECT pg_sleep(0.6)")
+    with app.app_context():
+        with command_lock(db, "long-sleep"):
+            db.rows(sleep)  # twice the request limit: fine in a command
+        with pytest.raises(OperationalError, match="statement timeout"):
+            db.rows(sleep)  # the same pooled connection, a request again
+        db.engine.dispose()

@@ -30,6 +30,17 @@ def stack_env(**extra: str) -> dict[str, str]:
     }
 
 
+def own_places(workdir) -> dict[str, str]:
+    """What production requires of every service, under the test's directory: a database
+    (SQLite, unmigrated: a test that uses a service gives it a real one) and the directory a
+    service keeps its files in."""
+    places = {f"{name.upper()}_DATABASE_URL": f"sqlite:///{workdir}/{name}.db"
+              for name in SERVICES}
+    places |= {info.files.setting: f"{workdir}/files/{name}"
+               for name, info in SERVICES.items() if info.files}
+    return places
+
+
 @contextmanager
 def running_stack(workdir, env: dict[str, str], services=None):
     """A started and ready Stack of `services` (default: every one in the registry), each on
@@ -37,8 +48,9 @@ def running_stack(workdir, env: dict[str, str], services=None):
     require_nginx()
     env = {**env, **own_databases(workdir, env, services)}
     port, internal, *ports = free_ports(2 + len(SERVICES))
-    stack = Stack(workdir, env, port=port, internal_port=internal, workers=2,
-                  service_ports=dict(zip(SERVICES, ports, strict=True)), services=services)
+    stack = Stack(workdir, {**own_places(workdir), **env}, port=port, internal_port=internal,
+                  workers=2, service_ports=dict(zip(SERVICES, ports, strict=True)),
+                  services=services)
     with stack:
         yield stack
 

@@ -1,0 +1,5 @@
+"""The storage service's own database extension."""
+
+from shared.db import make_db
+
+db = make_db()

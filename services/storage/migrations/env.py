@@ -1,0 +1,5 @@
+"""Alembic environment of the storage service."""
+
+from shared.migrations import run_migrations
+
+run_migrations()
