@@ -32,7 +32,7 @@ def _command(info: ServiceInfo, *args: str) -> list[str]:
 
 
 def _cron_name(info: ServiceInfo, cron: Cron) -> str:
-    return f"{info.name}-{cron.command}"
+    return f"{info.name}-{cron.job}"
 
 
 # --- Procfile ---------------------------------------------------------------------------------
@@ -398,7 +398,7 @@ def timer_units(info: ServiceInfo, cron: Cron) -> tuple[str, str]:
     service = f"""{HEADER.rstrip()}
 # {cron.command} of the {info.name} service; safe if two copies start (it takes a lock).
 [Unit]
-Description=Cohort Scale: {info.name} {cron.command}
+Description=Cohort Scale: {info.name} {" ".join([cron.command, *cron.args])}
 After=network-online.target postgresql.service
 
 [Service]

@@ -20,11 +20,18 @@ class Check:
 
 @dataclass(frozen=True)
 class Cron:
-    """An operator command run on a schedule (cron syntax, UTC)."""
+    """An operator command run on a schedule (cron syntax, UTC). `name` tells two schedules
+    of one command apart in the deploy files (a unit, a CronJob each); the command's name
+    by default."""
 
     command: str
     schedule: str
     args: tuple[str, ...] = ()
+    name: str = ""
+
+    @property
+    def job(self) -> str:
+        return self.name or self.command
 
 
 @dataclass(frozen=True)
@@ -64,6 +71,11 @@ class ServiceInfo:
     seeded: bool = True  # the package has seed.py (is_empty, seed_demo)
     files: ServedFiles | None = None  # a directory nginx serves for it (X-Accel-Redirect)
 
+    def __post_init__(self):
+        jobs = [cron.job for cron in self.crons]
+        if len(set(jobs)) != len(jobs):
+            raise ValueError(f"{self.name}: two crons share a job name; give one a `name`")
+
     @property
     def package(self) -> str:
         return self.module or f"services.{self.name}"
@@ -97,6 +109,23 @@ SERVICES: dict[str, ServiceInfo] = {s.name: s for s in (
             "curl -s -X POST {service} -H 'Content-Type: application/json' "
             "-d '{{\"user_ids\": [1], \"kind\": \"dashboard\", \"title\": \"Hello\"}}' "
             "{internal}/internal/notifications/",
+        ),
+    ),
+    ServiceInfo(
+        "gamification", 8003,
+        checks=(Check("outbox", "services.gamification.health:outbox_backlog", required=False),),
+        crons=(
+            Cron("sync-leetcode-streaks", "30 2 * * *"),
+            Cron("sync-leetcode-streaks", "* * * * *", ("--requested",),
+                 name="sync-requested-leetcode-streaks"),
+            Cron("update-seasons", "*/5 * * * *"),
+            Cron("deliver-notifications", "* * * * *"),
+        ),
+        try_lines=(
+            'curl -s {student} "{base}/api/gamification/leaderboard?limit=5"',
+            'curl -s {student} "{base}/api/gamification/leaderboard?around=me&limit=5"',
+            "curl -s {student} {base}/api/gamification/players/me/streak",
+            "curl -s {student} {base}/api/gamification/seasons",
         ),
     ),
     ServiceInfo(
