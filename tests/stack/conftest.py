@@ -1,8 +1,10 @@
 """Full-stack fixtures: the real gateway and gunicorn processes on free loopback ports."""
 
 import itertools
+import os
 import uuid
 from contextlib import contextmanager
+from pathlib import Path
 
 import requests
 
@@ -11,6 +13,7 @@ from services import SERVICES
 from shared.flags import FLAGS
 from tests.conftest import Tokens
 from tests.gateway.support import free_ports
+from tests.support.databases import migrate
 from tests.support.servers import require_nginx
 
 JWT_SECRET = "stack-tests-jwt-secret-not-the-dev-one"
@@ -43,12 +46,26 @@ def running_stack(workdir, env: dict[str, str], services=None):
     """A started and ready Stack of `services` (default: every one in the registry), each on
     a free port; stopped (every process reaped) on the way out."""
     require_nginx()
+    env = {**env, **own_databases(workdir, env, services)}
     port, internal, *ports = free_ports(2 + len(SERVICES))
     stack = Stack(workdir, {**own_places(workdir), **env}, port=port, internal_port=internal,
                   workers=2, service_ports=dict(zip(SERVICES, ports, strict=True)),
                   services=services)
     with stack:
         yield stack
+
+
+def own_databases(workdir, env: dict[str, str], services=None) -> dict[str, str]:
+    """A migrated SQLite database for each service the test gives none: a test about one
+    service still starts the others ready, however many the registry gains."""
+    given = {**os.environ, **env}
+    urls = {}
+    for name, info in SERVICES.items():
+        key = f"{info.env_prefix}DATABASE_URL"
+        if (services is None or name in services) and not given.get(key):
+            urls[key] = f"sqlite:///{Path(workdir).resolve() / f'{name}.db'}"
+            migrate(info.create_app, urls[key])
+    return urls
 
 
 def new_user() -> int:

@@ -1,0 +1,196 @@
+"""The leaderboard: a page, or the window around the caller, and the caller's place.
+
+Three sources give the same answer byte for byte: Redis sorted sets while they carry the
+board's current version, the live tables (totals read in index order, ranks from the score
+buckets: no sort, no count of every player above), and a frozen season's standings.
+"""
+
+from datetime import datetime
+
+from flask import after_this_request, current_app
+from sqlalchemy import and_, bindparam, or_, select, text
+
+from services.gamification import mirror
+from services.gamification.models import Board, Season
+from services.gamification.seasons import COLUMNS, season_dict
+from services.gamification.streaks import Run, reference_day
+from shared.db import utcnow
+from shared.errors import Problem
+from shared.metrics import count_cache
+
+from .db import db
+from .leaderboard_sql import AROUND, FROZEN, FROZEN_AROUND, PAGE, PLAYERS
+
+SE, B = Season.__table__, Board.__table__
+SEASON = select(*COLUMNS, B.c.version, B.c.players).select_from(SE.outerjoin(B, and_(
+    B.c.season_id == SE.c.id, B.c.cohort_id == bindparam("cohort"))))
+# Built once: a request only binds its values.
+CURRENT = SEASON.where(or_(SE.c.cohort_id == bindparam("cohort"), SE.c.cohort_id.is_(None)),
+                       SE.c.starts_at <= bindparam("now"), SE.c.ends_at > bindparam("now")) \
+    .order_by(SE.c.starts_at.desc()).limit(1)
+BY_ID = SEASON.where(SE.c.id == bindparam("season"))
+
+
+def find_season(season: str | int, cohort_id: int, now: datetime):
+    """The season row with its board's version and size; 404 when there is none."""
+    if season == "current":
+        row = db.row(CURRENT, {"cohort": cohort_id, "now": now})
+        if row is None:
+            raise Problem(404, f"No season is active for cohort {cohort_id} now.")
+        return row
+    row = db.row(BY_ID, {"cohort": cohort_id, "season": season})
+    if row is None or row[2] not in (None, cohort_id):
+        raise Problem(404, f"There is no season {season} for cohort {cohort_id}.")
+    return row
+
+
+def streak_now(timezone: str, run_length: int, last_active, synced_at, has_username: bool,
+               now: datetime) -> int:
+    return Run(run_length, 0, last_active).current(
+        reference_day(timezone, synced_at, has_username, now))
+
+
+def leaderboard(*, cohort_id: int, season: str | int, limit: int, offset: int, around: bool,
+                me: int | None) -> dict:
+    """The board of a season in a cohort, as the API answers it."""
+    now = utcnow()
+    row = find_season(season, cohort_id, now)
+    version, size = row[6], row[7] or 0
+    params = {"s": row[0], "c": cohort_id, "limit": limit, "offset": offset, "me": me or 0,
+              "span": limit - 1, "k": (limit - 1) // 2, "total": size}
+    if row[5]:
+        entries, mine = frozen(params, around and me is not None)
+    else:
+        board_mirror = mirror.current()
+        window = None
+        if board_mirror is not None and version is not None:
+            window = board_mirror.read(row[0], cohort_id, version, offset=offset, limit=limit,
+                                       me=me, around=around)
+            count_cache(current_app.name, "leaderboard", "miss" if window is None else "hit")
+            if window is None and board_mirror.usable:
+                rebuild_later(board_mirror, row[0], cohort_id)
+        entries, mine = from_mirror(window) if window else live(params, around and me)
+    players = {r[0]: r for r in db.rows(PLAYERS, {"ids": [e[1] for e in entries]})} \
+        if entries and len(entries[0]) == 3 else None
+    return {"season": season_dict(row, now), "cohort_id": cohort_id, "total": size,
+            "entries": [entry(e, players, now) for e in entries], "me": mine}
+
+
+def entry(e, players: dict | None, now: datetime) -> dict:
+    """(rank, user_id, points) with the player from `players`, or the whole row."""
+    rank, user_id, points = e[:3]
+    info = players[user_id] if players is not None else e
+    *_, name, timezone, length, last, synced, named = info
+    return {"rank": rank, "user_id": user_id, "display_name": name, "points": points,
+            "streak": streak_now(timezone, length, last, synced, named, now)}
+
+
+def me_dict(rank: int, points: int, tied: int) -> dict:
+    return {"rank": rank, "points": points, "tied_with": tied - 1}
+
+
+def from_mirror(window: list):
+    """Entries (rank, user_id, points) and the caller's place from the Redis read."""
+    _, _, start, above, score, me_above, me_tied, *page = window
+    entries, rank, previous = [], 0, None
+    for i in range(0, len(page), 2):
+        points = -int(float(page[i + 1]))
+        if points != previous:
+            rank = above + 1 if i == 0 else start + i // 2 + 1
+            previous = points
+        entries.append((rank, int(page[i]), points))
+    mine = None if score in (b"", "", None) else me_dict(me_above + 1, -int(float(score)),
+                                                         me_tied)
+    return entries, mine
+
+
+def rank_of(values: set, buckets: dict, above_top: int) -> dict:
+    """Rank by points for a run of rows adjacent in board order (so every score between
+    their best and worst is among `values`): one plus the players in the buckets above."""
+    ranks, above = {}, above_top
+    for points in sorted(values, reverse=True):
+        ranks[points] = above + 1
+        above += buckets[points]
+    return ranks
+
+
+def live(params: dict, around_me):
+    """Entries with their players and the caller's place from the live tables."""
+    rows = db.rows(AROUND if around_me else PAGE, params)
+    window = [r[1:] for r in rows if r[0] == 0]
+    me_row = next((r for r in rows if r[0] == 3), None)
+    if around_me and me_row is None:  # not on this board: the page at the offset
+        return live(params, False)
+    buckets = {r[2]: r[3] for r in rows if r[0] == 1}
+    above_top = next((r[3] for r in rows if r[0] == 2), 0) or 0
+    window.sort(key=lambda r: (-r[1], r[0]))
+    ranks = rank_of({r[1] for r in window}, buckets, above_top)
+    if around_me:
+        window = choose(window, params["me"], params["limit"])
+    entries = [(ranks[r[1]], r[0], r[1], *r[2:]) for r in window]
+    mine = None
+    if me_row is not None:
+        mine = me_dict(me_row[3] + 1, me_row[2], buckets.get(me_row[2], 1))
+    return entries, mine
+
+
+def choose(rows, me: int, limit: int):
+    """The `limit` rows around the caller: ⌊(limit-1)/2⌋ before, shifted at either end."""
+    at = next(i for i, r in enumerate(rows) if r[0] == me)
+    before = (limit - 1) // 2
+    after = limit - 1 - before
+    missing_after = max(0, after - (len(rows) - 1 - at))
+    start = max(0, at - before - missing_after)
+    return rows[start:start + limit]
+
+
+def frozen(params: dict, around_me: bool):
+    """Entries and the caller's place from a frozen season's standings."""
+    rows = db.rows(FROZEN_AROUND if around_me else FROZEN, params)
+    if around_me and not any(r[0] == 1 for r in rows):
+        rows = db.rows(FROZEN, params)
+    entries = [(r[3], r[1], r[2], *r[5:]) for r in rows if r[0] == 0]
+    me_row = next((r for r in rows if r[0] == 1), None)
+    mine = None if me_row is None else me_dict(me_row[3], me_row[2], me_row[4])
+    return entries, mine
+
+
+def rebuild_later(board_mirror, season_id: int, cohort_id: int) -> None:
+    """Rebuild the Redis copy once this answer is sent (the database answers it)."""
+    app = current_app._get_current_object()
+
+    def run():
+        with app.app_context():
+            rebuild(board_mirror, season_id, cohort_id)
+
+    @after_this_request
+    def schedule(response):
+        response.call_on_close(run)
+        return response
+
+
+BOARD_ROWS = text(
+    "SELECT b.version, t.user_id, t.points FROM boards b LEFT JOIN totals t "
+    "ON t.season_id = b.season_id AND t.cohort_id = b.cohort_id "
+    "WHERE b.season_id = :s AND b.cohort_id = :c")
+
+
+def rebuild_all(season_id: int | None = None) -> list[tuple[int, int, bool]]:
+    """Copy every board of the unfrozen seasons (or of one season) to Redis."""
+    board_mirror = mirror.current()
+    if board_mirror is None:
+        return []
+    query = select(B.c.season_id, B.c.cohort_id).join(SE, SE.c.id == B.c.season_id).where(
+        SE.c.frozen.is_(False)).order_by(B.c.season_id, B.c.cohort_id)
+    if season_id is not None:
+        query = query.where(SE.c.id == season_id)
+    return [(s, c, rebuild(board_mirror, s, c)) for s, c in db.rows(query)]
+
+
+def rebuild(board_mirror, season_id: int, cohort_id: int) -> bool:
+    """Copy a board to Redis from one statement: its version and its players agree."""
+    rows = db.rows(BOARD_ROWS, {"s": season_id, "c": cohort_id})
+    if not rows:
+        return False
+    return board_mirror.rebuild(season_id, cohort_id, rows[0][0],
+                                [(u, p) for _, u, p in rows if u is not None])

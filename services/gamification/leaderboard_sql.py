@@ -1,0 +1,98 @@
+"""The leaderboard's statements: each request is one of them (after the season's lookup).
+
+Rows are tagged by `part`: 0 an entry with its player, 1 a score bucket (players with
+`points`), 2 the players above the window's best score, 3 the caller's points and the
+players above them. Every read is an index range: totals in board order, buckets by points,
+standings by position.
+"""
+
+from sqlalchemy import BigInteger, Boolean, Date, Integer, String, bindparam, column, text
+
+from shared.db import UTCDateTime
+
+PLAYER = ("p.display_name, p.timezone, p.run_length, p.last_active_date, p.synced_at, "
+          "p.leetcode_username IS NOT NULL")
+NO_PLAYER = "NULL, NULL, NULL, NULL, NULL, NULL"
+PLAYER_TYPES = [column("display_name", String), column("timezone", String),
+                column("run_length", Integer), column("last_active_date", Date),
+                column("synced_at", UTCDateTime), column("named", Boolean)]
+
+
+def board(alias: str = "") -> str:
+    """The condition that picks one board's rows."""
+    prefix = f"{alias}." if alias else ""
+    return f"{prefix}season_id = :s AND {prefix}cohort_id = :c"
+
+
+# The window `w` and the caller `m` are CTEs defined before this tail.
+LIVE_TAIL = f"""
+SELECT 0 AS part, w.user_id, w.points, CAST(NULL AS BIGINT) AS n, {PLAYER}
+FROM w JOIN players p ON p.user_id = w.user_id
+UNION ALL
+SELECT 1, NULL, b.points, b.players, {NO_PLAYER} FROM board_scores b
+WHERE {board('b')} AND b.points IN (SELECT points FROM w UNION SELECT points FROM m)
+UNION ALL
+SELECT 2, NULL, NULL, (SELECT COALESCE(SUM(b.players), 0) FROM board_scores b
+                       WHERE {board('b')} AND b.points > (SELECT MAX(points) FROM w)), {NO_PLAYER}
+UNION ALL
+SELECT 3, NULL, m.points, (SELECT COALESCE(SUM(b.players), 0) FROM board_scores b
+                           WHERE {board('b')} AND b.points > m.points), {NO_PLAYER}
+FROM m
+"""
+LIVE_TYPES = [column("part", Integer), column("user_id", BigInteger),
+              column("points", BigInteger), column("n", BigInteger), *PLAYER_TYPES]
+ME = f"m AS (SELECT points FROM totals WHERE {board()} AND user_id = :me)"
+
+
+def _near(where: str, order: str, limit: str) -> str:
+    return (f"SELECT user_id, points FROM (SELECT t.user_id, t.points FROM totals t "
+            f"WHERE {board('t')} AND {where} ORDER BY {order} LIMIT {limit}) AS near")
+
+
+PAGE = text(f"""
+WITH w AS (SELECT user_id, points FROM totals WHERE {board()}
+           ORDER BY points DESC, user_id LIMIT :limit OFFSET :offset),
+{ME}
+{LIVE_TAIL}""").columns(*LIVE_TYPES)
+
+# The caller's neighbours: at most `span` players on each side, the nearest first (ties on
+# each side, then the next scores); every score between the farthest two is among them.
+AROUND = text(f"""
+WITH {ME},
+w AS ({_near("t.points = (SELECT points FROM m) AND t.user_id < :me", "t.user_id DESC", ":span")}
+      UNION ALL
+      {_near("t.points > (SELECT points FROM m)", "t.points, t.user_id DESC", ":span")}
+      UNION ALL
+      {_near("t.points = (SELECT points FROM m) AND t.user_id >= :me", "t.user_id", ":span + 1")}
+      UNION ALL
+      {_near("t.points < (SELECT points FROM m)", "t.points DESC, t.user_id", ":span")})
+{LIVE_TAIL}""").columns(*LIVE_TYPES)
+
+FROZEN_TYPES = [column("part", Integer), column("user_id", BigInteger),
+                column("points", BigInteger), column("rank", Integer), column("tied", Integer),
+                *PLAYER_TYPES]
+FROZEN_ME = f"""
+UNION ALL
+SELECT 1, user_id, points, rank, tied, {NO_PLAYER} FROM standings
+WHERE {board()} AND user_id = :me"""
+
+FROZEN = text(f"""
+SELECT 0 AS part, s.user_id, s.points, s.rank, s.tied, {PLAYER}
+FROM standings s JOIN players p ON p.user_id = s.user_id
+WHERE {board('s')} AND s.position > :offset AND s.position <= :offset + :limit
+{FROZEN_ME}""").columns(*FROZEN_TYPES)
+
+FROZEN_AROUND = text(f"""
+WITH m AS (SELECT position FROM standings WHERE {board()} AND user_id = :me),
+x AS (SELECT CASE WHEN m.position - :k > :total - :limit + 1 THEN :total - :limit + 1
+                  ELSE m.position - :k END AS start FROM m),
+f AS (SELECT CASE WHEN x.start < 1 THEN 1 ELSE x.start END AS first FROM x)
+SELECT 0 AS part, s.user_id, s.points, s.rank, s.tied, {PLAYER}
+FROM standings s JOIN players p ON p.user_id = s.user_id JOIN f ON 1 = 1
+WHERE {board('s')} AND s.position >= f.first AND s.position < f.first + :limit
+{FROZEN_ME}""").columns(*FROZEN_TYPES)
+
+PLAYERS = text(f"""
+SELECT p.user_id, {PLAYER} FROM players p WHERE p.user_id IN :ids
+""").bindparams(bindparam("ids", expanding=True)).columns(
+    column("user_id", BigInteger), *PLAYER_TYPES)

@@ -1,0 +1,106 @@
+"""The gamification app on a migrated database of each backend."""
+
+import pytest
+
+from services.gamification import create_app
+from tests.support.databases import empty_tables, migrate, temporary_database
+
+
+@pytest.fixture(scope="session")
+def database_url(backend, tmp_path_factory):
+    with temporary_database(backend, tmp_path_factory, "gamification") as url:
+        migrate(create_app, url)
+        yield url
+
+
+@pytest.fixture
+def make_app(database_url):
+    """Build apps on the test database with config overrides; rows are deleted after."""
+    apps = []
+
+    def make(**overrides):
+        app = create_app({"DATABASE_URL": database_url, "COHORT_ENV": "test", **overrides})
+        apps.append(app)
+        return app
+
+    yield make
+    if apps:
+        empty_tables(apps[0])
+    for app in apps:
+        with app.app_context():
+            app.extensions["sqlalchemy"].engine.dispose()
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
+
+
+ADMIN = 1_000_000
+
+
+class Game:
+    """The service driven through its API, as the core app, an admin and students would."""
+
+    def __init__(self, client, tokens):
+        self.client, self.tokens = client, tokens
+
+    def player(self, user_id, cohort=1, name=None, leetcode=None, tz="UTC", status=None):
+        body = {"cohort_id": cohort, "display_name": name or f"Player {user_id}",
+                "leetcode_username": leetcode, "timezone": tz}
+        response = self.client.put(f"/internal/gamification/players/{user_id}", json=body,
+                                   headers=self.tokens.service)
+        assert response.status_code in ((status,) if status else (200, 201)), response.json
+        return response
+
+    def season(self, name="Season", cohort=None, starts="2020-01-01T00:00:00Z",
+               ends="2099-01-01T00:00:00Z", status=201):
+        response = self.client.post("/api/gamification/seasons", headers=self.admin, json={
+            "name": name, "cohort_id": cohort, "starts_at": starts, "ends_at": ends})
+        assert response.status_code == status, response.json
+        return response.json
+
+    def award(self, *awards, status=201):
+        response = self.client.post("/internal/gamification/points",
+                                    json={"awards": list(awards)}, headers=self.tokens.service)
+        assert response.status_code == status, response.json
+        return response.json
+
+    @staticmethod
+    def points(user_id, points, ref=None, at="2025-06-01T12:00:00Z", reason="review approved"):
+        return {"user_id": user_id, "points": points, "ref": ref or f"ref-{user_id}-{points}-{at}",
+                "reason": reason, "occurred_at": at}
+
+    @property
+    def admin(self):
+        return self.tokens.user(ADMIN, "admin")
+
+    def student(self, user_id, cohort=1):
+        return self.tokens.user(user_id, "student", cohort_id=cohort)
+
+    def board(self, user_id=1, claim=1, role="student", status=200, **params):
+        """The leaderboard as `user_id` (with `claim` as the token's cohort) asks for it."""
+        headers = self.tokens.user(user_id, role, cohort_id=claim)
+        response = self.client.get("/api/gamification/leaderboard", query_string=params,
+                                   headers=headers)
+        assert response.status_code == status, response.json
+        return response.json
+
+
+@pytest.fixture
+def game(client, tokens):
+    return Game(client, tokens)
+
+
+@pytest.fixture
+def rows(app):
+    """How many rows a table holds."""
+    from sqlalchemy import text
+
+    from services.gamification.db import db
+
+    def count(table: str) -> int:
+        with app.app_context():
+            return db.value(text(f"SELECT COUNT(*) FROM {table}"))
+
+    return count

@@ -1,0 +1,183 @@
+"""The leaderboard from Redis sorted sets: byte for byte the database's answer, and never a
+board that diverged from the ledger (a lost update, an empty or old Redis, an evicted key)."""
+
+import random
+
+import pytest
+import redis
+from prometheus_client import REGISTRY
+
+from services.gamification.mirror import keys
+from shared.observability import count_queries
+from tests.support.proxy import proxy_to
+
+pytestmark = pytest.mark.redis
+BOARD = "/api/gamification/leaderboard"
+
+
+def lookups(result: str) -> float:
+    return REGISTRY.get_sample_value("cache_lookups_total", {
+        "service": "gamification", "cache": "leaderboard", "result": result}) or 0.0
+
+
+def get(client, url, headers):
+    """GET and close (a closed response runs its call_on_close work: the rebuild)."""
+    response = client.get(url, headers=headers)
+    data = response.data
+    response.close()
+    assert response.status_code == 200, data
+    return data
+
+
+@pytest.fixture
+def populated(game):
+    """130 players, many ties (scores from a small set, negatives too), two cohorts."""
+    rng = random.Random(7)
+    for user in range(1, 131):
+        game.player(user, cohort=1 if user <= 120 else 2, name=f"P{user:03d}")
+    season = game.season("Now")
+    awards = [game.points(u, rng.choice((5, 5, 10, 10, 10, 20, 35, -5)), ref=f"a{u}-{n}")
+              for u in range(1, 131) for n in range(rng.randrange(0, 4))]
+    game.award(*awards)
+    return season
+
+
+QUERIES = [f"{BOARD}?limit={limit}&offset={offset}" for limit in (1, 7, 50, 100)
+           for offset in (0, 13, 119, 300)] + [
+    f"{BOARD}?around=me&limit={limit}" for limit in (1, 2, 5, 10, 100)]
+USERS = (1, 17, 60, 118, 120)
+
+
+@pytest.fixture
+def apps(make_app, redis_url, populated):
+    sql = make_app()
+    cached = make_app(CACHE_URL=redis_url, CACHE_RETRY_AFTER="0")
+    return sql.test_client(), cached.test_client()
+
+
+def same_answers(sql, cached, tokens, users=USERS, queries=QUERIES):
+    for user in users:
+        headers = tokens.user(user, "student", cohort_id=1)
+        for url in queries:
+            assert get(cached, url, headers) == get(sql, url, headers), (user, url)
+
+
+def test_both_paths_answer_byte_for_byte(apps, tokens, populated):
+    sql, cached = apps
+    get(cached, BOARD, tokens.user(1, "student", cohort_id=1))  # a miss: rebuilt after
+    hits = lookups("hit")
+    same_answers(sql, cached, tokens)
+    mentor = tokens.user(900001, "mentor", cohort_id=1)
+    for url in (f"{BOARD}?around=me&limit=3", f"{BOARD}?season={populated['id']}&limit=100"):
+        assert get(cached, url, mentor) == get(sql, url, mentor)
+    assert lookups("hit") - hits == len(USERS) * len(QUERIES) + 2
+
+
+def test_the_redis_path_costs_one_round_trip_and_two_queries(make_app, tokens, populated,
+                                                             redis_url):
+    with proxy_to(redis_url) as (proxy, url):
+        client = make_app(CACHE_URL=url).test_client()
+        headers = tokens.user(60, "student", cohort_id=1)
+        get(client, BOARD, headers)
+        hits = lookups("hit")
+        for query in (f"{BOARD}?limit=50", f"{BOARD}?around=me&limit=50"):
+            with proxy.counting() as trips, count_queries() as stats:
+                get(client, query, headers)
+            assert (trips(), stats.count) == (1, 2)
+        assert lookups("hit") - hits == 2
+
+
+def test_an_update_lost_while_redis_blipped_is_never_served(make_app, game, tokens, populated,
+                                                            redis_url):
+    sql = make_app().test_client()
+    headers = tokens.user(1, "student", cohort_id=1)
+    with proxy_to(redis_url) as (proxy, url):
+        cached = make_app(CACHE_URL=url, CACHE_RETRY_AFTER="0").test_client()
+        get(cached, BOARD, headers)
+        hits = lookups("hit")
+        assert get(cached, BOARD, headers) == get(sql, BOARD, headers)
+        assert lookups("hit") == hits + 1
+        proxy.freeze()  # the award commits; its update to Redis times out
+        award(cached, tokens, game.points(1, 1000, ref="big"))
+        proxy.thaw()
+        misses = lookups("miss")
+        fresh = get(cached, BOARD, headers)
+        assert lookups("miss") == misses + 1
+        assert fresh == get(sql, BOARD, headers)
+        assert b'"rank":1,"user_id":1,' in fresh
+        same_answers(sql, cached, tokens, users=(1,), queries=QUERIES[:4])
+
+
+def award(client, tokens, *awards):
+    """Award through `client`'s app: the one whose Redis copy follows the change."""
+    response = client.post("/internal/gamification/points", json={"awards": list(awards)},
+                           headers=tokens.service)
+    assert response.status_code == 201, response.json
+
+
+def test_an_update_applied_in_step_keeps_serving_redis(apps, game, tokens):
+    sql, cached = apps
+    headers = tokens.user(1, "student", cohort_id=1)
+    get(cached, BOARD, headers)
+    award(cached, tokens, game.points(5, 500, ref="jump"), game.points(6, -3, ref="drop"))
+    game.player(121, cohort=1, name="Late joiner")  # through the other app: a miss, rebuilt
+    get(cached, BOARD, headers)
+    award(cached, tokens, game.points(121, 5, ref="late"))
+    hits = lookups("hit")
+    same_answers(sql, cached, tokens, users=(5, 6, 121), queries=QUERIES[:6])
+    assert lookups("hit") == hits + 18
+
+
+def test_redis_restarted_empty(apps, tokens, redis_url):
+    sql, cached = apps
+    headers = tokens.user(17, "student", cohort_id=1)
+    get(cached, BOARD, headers)
+    redis.Redis.from_url(redis_url).flushdb()
+    misses = lookups("miss")
+    assert get(cached, BOARD, headers) == get(sql, BOARD, headers)
+    assert lookups("miss") == misses + 1
+    same_answers(sql, cached, tokens, users=(17,))
+
+
+def test_an_old_copy_restored_is_never_served(apps, game, tokens, redis_url, populated):
+    sql, cached = apps
+    headers = tokens.user(2, "student", cohort_id=1)
+    get(cached, BOARD, headers)
+    client = redis.Redis.from_url(redis_url)
+    board, version = keys(populated["id"], 1)
+    saved = {key: client.dump(key) for key in (board, version)}
+    award(cached, tokens, game.points(2, 777, ref="after-snapshot"))
+    for key, value in saved.items():  # a Redis brought back from an older snapshot
+        client.restore(key, 0, value, replace=True)
+    assert b'"points":777' in get(cached, f"{BOARD}?limit=1", headers)
+    assert get(cached, BOARD, headers) == get(sql, BOARD, headers)
+
+
+def test_an_evicted_board_is_never_served_empty(apps, tokens, redis_url, populated):
+    sql, cached = apps
+    headers = tokens.user(3, "student", cohort_id=1)
+    get(cached, BOARD, headers)
+    redis.Redis.from_url(redis_url).delete(keys(populated["id"], 1)[0])
+    assert get(cached, BOARD, headers) == get(sql, BOARD, headers)
+
+
+def test_redis_hanging_serves_the_database(make_app, tokens, populated, redis_url):
+    sql = make_app().test_client()
+    headers = tokens.user(4, "student", cohort_id=1)
+    with proxy_to(redis_url) as (proxy, url):
+        cached = make_app(CACHE_URL=url, CACHE_RETRY_AFTER="30").test_client()
+        get(cached, BOARD, headers)
+        proxy.freeze()
+        assert get(cached, BOARD, headers) == get(sql, BOARD, headers)
+        assert get(cached, f"{BOARD}?around=me", headers) == get(sql, f"{BOARD}?around=me",
+                                                                 headers)
+        proxy.thaw()
+
+
+def test_the_rebuild_command(make_app, tokens, populated, redis_url):
+    app = make_app(CACHE_URL=redis_url)
+    result = app.test_cli_runner().invoke(args=["rebuild-leaderboards", "--verbose"])
+    assert "copied 2 of 2 boards" in result.output, result.output
+    hits = lookups("hit")
+    get(app.test_client(), BOARD, tokens.user(1, "student", cohort_id=1))
+    assert lookups("hit") == hits + 1
