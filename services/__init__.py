@@ -112,6 +112,26 @@ SERVICES: dict[str, ServiceInfo] = {s.name: s for s in (
         ),
     ),
     ServiceInfo(
+        "analytics", 8002,
+        max_body=4 << 20,  # 5,000 events of up to ~600 bytes each, with room to spare
+        checks=(Check("recompute", "services.analytics.health:recompute_age", required=False),),
+        crons=(
+            Cron("recompute-analytics", "5 * * * *"),
+            Cron("recompute-analytics", "30 2 * * *", ("--full",), name="recompute-analytics-full"),
+            Cron("verify-analytics", "0 4 * * *", ("--sample", "200")),
+        ),
+        try_lines=(
+            "curl -s {student} {base}/api/analytics/students/1/dashboard",
+            "curl -s {mentor} {base}/api/analytics/mentors/900001/dashboard",
+            "curl -s {admin} {base}/api/analytics/cohorts/1/dashboard",
+            "curl -s -X POST {service} -H 'Content-Type: application/json' "
+            "-d '{{\"events\": [{{\"id\": \"try-1\", \"type\": \"submission.created\", "
+            "\"occurred_at\": \"2026-11-29T10:00:00Z\", \"data\": {{\"submission_id\": 1, "
+            "\"student_id\": 1, \"assignment_id\": 1}}}}]}}' "
+            "{internal}/internal/analytics/events",
+        ),
+    ),
+    ServiceInfo(
         "gamification", 8003,
         checks=(Check("outbox", "services.gamification.health:outbox_backlog", required=False),),
         crons=(

@@ -214,6 +214,9 @@ class FailOpenCache:
     def set_many(self, mapping: dict, timeout: int) -> bool:
         return bool(self.call([], self.backend.set_many, mapping, timeout))
 
+    def delete_many(self, *keys: str) -> bool:
+        return bool(self.call(False, self.backend.delete_many, *keys))
+
     def ping(self) -> bool:
         """Whether the backend answers now (for readiness); ignores the breaker."""
         try:

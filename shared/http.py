@@ -22,17 +22,28 @@ class ServiceClient:
             # the read timeout, holding the caller's request: our short backoff applies.
             raise_on_status=False, respect_retry_after_header=False,
         )
-        self.session = requests.Session()
-        self.session.mount("http://", HTTPAdapter(max_retries=retry, pool_maxsize=20))
-        self.session.mount("https://", HTTPAdapter(max_retries=retry, pool_maxsize=20))
-        self.session.headers["Authorization"] = f"Bearer {config['SERVICE_TOKEN']}"
+        self.session = self._session(config, retry)
+        # urllib3 retries a failed connection whatever the method: a caller bounded by one
+        # timeout (behind a breaker) uses this session, which never tries twice.
+        self.once = self._session(config, Retry(total=0, raise_on_status=False))
 
-    def request(self, method: str, path: str, **kwargs) -> requests.Response:
+    @staticmethod
+    def _session(config: dict, retry: Retry) -> requests.Session:
+        session = requests.Session()
+        session.mount("http://", HTTPAdapter(max_retries=retry, pool_maxsize=20))
+        session.mount("https://", HTTPAdapter(max_retries=retry, pool_maxsize=20))
+        session.headers["Authorization"] = f"Bearer {config['SERVICE_TOKEN']}"
+        return session
+
+    def request(self, method: str, path: str, *, retry: bool = True,
+                **kwargs) -> requests.Response:
+        """`retry=False`: one attempt, connection errors included."""
         headers = kwargs.pop("headers", {})
         if has_request_context() and "request_id" in g:
             headers.setdefault(REQUEST_ID_HEADER, g.request_id)
         kwargs.setdefault("timeout", self.timeout)
-        return self.session.request(method, self.base_url + path, headers=headers, **kwargs)
+        session = self.session if retry else self.once
+        return session.request(method, self.base_url + path, headers=headers, **kwargs)
 
     def get(self, path: str, **kwargs) -> requests.Response:
         return self.request("GET", path, **kwargs)

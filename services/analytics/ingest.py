@@ -1,0 +1,202 @@
+"""Writing a batch of events: one transaction, one statement per table.
+
+The event ledger takes the batch first (ON CONFLICT DO NOTHING RETURNING): what it returns
+are the new events, and only those reach the facts, so a repeated event changes nothing.
+Facts are upserted by their natural keys and keep whichever event is latest by
+(occurred_at, event id), whatever order the events arrive in.
+"""
+
+import zlib
+
+from sqlalchemy import text
+
+from services.analytics.db import db
+from services.analytics.events import Event, error
+from services.analytics.sql import is_postgres, rows_param, rows_source, time_param
+from shared.db import utcnow
+
+# Ingests hold this shared; the recompute takes it alone for an instant before it reads the
+# watermark, so no batch whose number is below the watermark can still be uncommitted.
+INGEST_LOCK = zlib.crc32(b"analytics-ingest")
+
+EVENT_COLUMNS = [("event_id", "text"), ("seq", "bigint"), ("type", "text"),
+                 ("occurred_at", "timestamptz"), ("student_id", "bigint"),
+                 ("cohort_id", "bigint"), ("mentor_id", "bigint"), ("submission_id", "bigint")]
+ROSTER = {"student.enrolled": "enrolled", "student.left": "left",
+          "mentor.assigned": "assigned", "mentor.unassigned": "unassigned"}
+
+NEWER = "(excluded.occurred_at, excluded.event_id) > ({t}.occurred_at, {t}.event_id)"
+
+
+def _keep_latest(pairs, earliest: bool = False) -> dict:
+    """The event with the greatest (or least) key for each natural key."""
+    kept: dict = {}
+    for key, event in pairs:
+        held = kept.get(key)
+        if held is None or ((event.key < held.key) if earliest else (event.key > held.key)):
+            kept[key] = event
+    return kept
+
+
+def _upsert_relation(conn, table: str, columns: tuple[str, str], events: list[Event]) -> None:
+    """Memberships or mentorships: the latest event per pair decides its status."""
+    first, second = columns
+    latest = _keep_latest(((e.data[first], e.data[second]), e) for e in events)
+    if not latest:
+        return
+    rows = [{first: a, second: b, "status": ROSTER[e.type],
+             "occurred_at": e.occurred_at.isoformat(), "event_id": e.id}
+            for (a, b), e in latest.items()]
+    source = rows_source(conn, [(first, "bigint"), (second, "bigint"), ("status", "text"),
+                                ("occurred_at", "timestamptz"), ("event_id", "text")])
+    conn.execute(text(
+        f"INSERT INTO {table} ({first}, {second}, status, occurred_at, event_id) "
+        f"SELECT {first}, {second}, status, occurred_at, event_id FROM {source} WHERE true "
+        f"ON CONFLICT ({first}, {second}) DO UPDATE SET status = excluded.status, "
+        "occurred_at = excluded.occurred_at, event_id = excluded.event_id "
+        f"WHERE {NEWER.format(t=table)}"),
+        {"rows": rows_param(conn, rows, ("occurred_at",))})
+
+
+SUBMISSION_COLUMNS = [
+    ("submission_id", "bigint"), ("student_id", "bigint"), ("assignment_id", "bigint"),
+    ("created_at", "timestamptz"), ("created_event", "text"), ("latest_score", "integer"),
+    ("latest_outcome", "text"), ("latest_at", "timestamptz"), ("latest_event", "text"),
+    ("first_reviewed_at", "timestamptz"), ("first_mentor_id", "bigint"), ("first_event", "text")]
+# Each group of columns is replaced only by a later creation, a later review, an earlier
+# first review: the row ends the same whichever order its events came in.
+GROUPS = (
+    (("student_id", "assignment_id", "created_at", "created_event"),
+     ("created_at", "created_event", ">")),
+    (("latest_score", "latest_outcome", "latest_at", "latest_event"),
+     ("latest_at", "latest_event", ">")),
+    (("first_reviewed_at", "first_mentor_id", "first_event"),
+     ("first_reviewed_at", "first_event", "<")),
+)
+
+
+def _submission_updates(table: str) -> str:
+    sets = []
+    for columns, (at, event, op) in GROUPS:
+        wins = (f"excluded.{at} IS NOT NULL AND ({table}.{at} IS NULL OR "
+                f"(excluded.{at}, excluded.{event}) {op} ({table}.{at}, {table}.{event}))")
+        sets += [f"{c} = CASE WHEN {wins} THEN excluded.{c} ELSE {table}.{c} END"
+                 for c in columns]
+    return ", ".join(sets)
+
+
+def _upsert_submissions(conn, events: list[Event]) -> None:
+    created = _keep_latest((e.data["submission_id"], e) for e in events
+                           if e.type == "submission.created")
+    reviews = [(e.data["submission_id"], e) for e in events if e.type == "submission.reviewed"]
+    latest, first = _keep_latest(reviews), _keep_latest(reviews, earliest=True)
+    rows = []
+    for sid in created.keys() | latest.keys():
+        row = dict.fromkeys(name for name, _ in SUBMISSION_COLUMNS)
+        row["submission_id"] = sid
+        if sid in created:
+            c = created[sid]
+            row.update(student_id=c.data["student_id"], assignment_id=c.data["assignment_id"],
+                       created_at=c.occurred_at.isoformat(), created_event=c.id)
+        if sid in latest:
+            lr, fr = latest[sid], first[sid]
+            row.update(latest_score=lr.data["score"], latest_outcome=lr.data["outcome"],
+                       latest_at=lr.occurred_at.isoformat(), latest_event=lr.id,
+                       first_reviewed_at=fr.occurred_at.isoformat(),
+                       first_mentor_id=fr.data["mentor_id"],
+                       first_event=fr.id)
+        rows.append(row)
+    if not rows:
+        return
+    table, names = "analytics_submissions", ", ".join(n for n, _ in SUBMISSION_COLUMNS)
+    conn.execute(text(
+        f"INSERT INTO {table} ({names}) SELECT {names} "
+        f"FROM {rows_source(conn, SUBMISSION_COLUMNS)} WHERE true "
+        f"ON CONFLICT (submission_id) DO UPDATE SET {_submission_updates(table)}"),
+        {"rows": rows_param(conn, rows, ("created_at", "latest_at", "first_reviewed_at"))})
+
+
+def _insert_reviews(conn, events: list[Event]) -> None:
+    """Every new review, with its submission's student when the submission is known (the
+    submissions of this batch are written already)."""
+    rows = [{"event_id": e.id, "submission_id": e.data["submission_id"],
+             "mentor_id": e.data["mentor_id"], "reviewed_at": e.occurred_at.isoformat(),
+             "score": e.data["score"], "outcome": e.data["outcome"]}
+            for e in events if e.type == "submission.reviewed"]
+    if not rows:
+        return
+    columns = [("event_id", "text"), ("submission_id", "bigint"), ("mentor_id", "bigint"),
+               ("reviewed_at", "timestamptz"), ("score", "integer"), ("outcome", "text")]
+    names = ", ".join(n for n, _ in columns)
+    picked = ", ".join(f"x.{n}" for n, _ in columns)
+    conn.execute(text(
+        f"INSERT INTO analytics_reviews ({names}, student_id) SELECT {picked}, s.student_id "
+        f"FROM {rows_source(conn, columns)} LEFT JOIN analytics_submissions s "
+        "ON s.submission_id = x.submission_id WHERE true ON CONFLICT (event_id) DO NOTHING"),
+        {"rows": rows_param(conn, rows, ("reviewed_at",))})
+
+
+def conflicts(events: list[Event]) -> list[dict]:
+    """Errors for creations that would move a submission to another student: stored with
+    another one, or named with different students in this batch. (Readers rely on a
+    submission keeping its student.)"""
+    students: dict[int, set] = {}
+    for e in events:
+        if e.type == "submission.created":
+            students.setdefault(e.data["submission_id"], set()).add(e.data["student_id"])
+    if not students:
+        return []
+    with db.engine.connect() as conn:
+        ids = rows_source(conn, [("id", "bigint")])
+        stored = dict(conn.execute(text(
+            f"SELECT s.submission_id, s.student_id FROM {ids} JOIN analytics_submissions s "
+            "ON s.submission_id = x.id WHERE s.student_id IS NOT NULL"),
+            {"rows": rows_param(conn, [{"id": sid} for sid in students])}).all())
+    found = []
+    for e in events:
+        if e.type != "submission.created":
+            continue
+        sid, student = e.data["submission_id"], e.data["student_id"]
+        if sid in stored and stored[sid] != student:
+            found.append(error(e.index, e.id, f"submission {sid} belongs to student "
+                                              f"{stored[sid]}, not {student}"))
+        elif sid not in stored and len(students[sid]) > 1:
+            found.append(error(e.index, e.id, f"this batch creates submission {sid} for "
+                                              "different students"))
+    return found
+
+
+def _record_new(conn, seq: int, events: list[Event]) -> set[str]:
+    """Add the batch to the ledger; the ids that were not there before."""
+    rows = [{"event_id": e.id, "seq": seq, "type": e.type,
+             "occurred_at": e.occurred_at.isoformat(),
+             **{k: e.data.get(k) for k in ("student_id", "cohort_id", "mentor_id",
+                                            "submission_id")}} for e in events]
+    names = ", ".join(n for n, _ in EVENT_COLUMNS)
+    return set(conn.execute(text(
+        f"INSERT INTO analytics_events ({names}) SELECT {names} "
+        f"FROM {rows_source(conn, EVENT_COLUMNS)} WHERE true "
+        "ON CONFLICT (event_id) DO NOTHING RETURNING event_id"),
+        {"rows": rows_param(conn, rows, ("occurred_at",))}).scalars())
+
+
+def ingest(events: list[Event]) -> tuple[int, int]:
+    """Write a batch of valid events in one transaction: (accepted, duplicates)."""
+    unique = list({e.id: e for e in reversed(events)}.values())[::-1]  # first of each id
+    if not unique:
+        return 0, 0
+    with db.transaction() as conn:
+        if is_postgres(conn):
+            conn.execute(text("SELECT pg_advisory_xact_lock_shared(:k)"), {"k": INGEST_LOCK})
+        seq = conn.execute(text(
+            "INSERT INTO analytics_ingests (received_at, events) VALUES (:at, :n) RETURNING id"),
+            {"at": time_param(conn, utcnow()), "n": len(unique)}).scalar_one()
+        new = _record_new(conn, seq, unique)
+        fresh = [e for e in unique if e.id in new]
+        _upsert_relation(conn, "analytics_memberships", ("student_id", "cohort_id"),
+                         [e for e in fresh if e.type.startswith("student.")])
+        _upsert_relation(conn, "analytics_mentorships", ("mentor_id", "student_id"),
+                         [e for e in fresh if e.type.startswith("mentor.")])
+        _upsert_submissions(conn, fresh)
+        _insert_reviews(conn, fresh)
+    return len(fresh), len(events) - len(fresh)

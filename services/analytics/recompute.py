@@ -1,0 +1,236 @@
+"""The summary tables, recomputed set-based: a few passes over the facts, none per student.
+
+Everything is written in one transaction (on PostgreSQL at REPEATABLE READ, so every pass
+reads one snapshot): readers keep seeing the previous rows until it commits, then all the new
+ones at once. The run is recorded in the same transaction.
+"""
+
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import bindparam, text
+
+from services.analytics import scope as scopes
+from services.analytics.db import db
+from services.analytics.figures import (
+    COHORT,
+    DAY_REVIEWS,
+    DAY_SUBMISSIONS,
+    DAYS,
+    ENROLLED,
+    HIST_NAMES,
+    WEEK_REVIEWS,
+    WEEK_SUBMISSIONS,
+    WEEKS,
+    Windows,
+    names,
+    owned_reviews,
+    queue,
+    review_hours,
+    student_totals,
+)
+from services.analytics.sql import duration, is_postgres, json_array, time_param
+from shared.db import utcnow
+
+TEMP = ("analytics_tmp_s", "analytics_tmp_ws", "analytics_tmp_wr", "analytics_tmp_ds",
+        "analytics_tmp_dr", "analytics_tmp_p", "analytics_tmp_r7")
+
+
+@dataclass
+class Report:
+    """What a run did (or would do)."""
+
+    kind: str
+    covered: str
+    rows: int = 0
+    watermark: int = 0
+    seconds: float = 0.0
+    dry_run: bool = False
+
+    def __str__(self) -> str:
+        if self.dry_run:
+            return f"recompute-analytics ({self.kind}) would recompute {self.covered}"
+        return (f"recompute-analytics ({self.kind}): {self.covered}, {self.rows} rows in "
+                f"{self.seconds:.2f} s, watermark {self.watermark}")
+
+
+def _filter(column: str, ids, name: str) -> str:
+    return "true" if ids is None else f"{column} IN :{name}"
+
+
+class _Pass:
+    """Runs the statements of one recompute on one connection, with its parameters."""
+
+    def __init__(self, conn, scope: scopes.Scope, windows: Windows, log):
+        self.conn, self.scope, self.log = conn, scope, log
+        self.params = windows.params(conn)
+        self.lists = {"students": scope.students, "cohorts": scope.cohorts,
+                      "mentors": scope.mentors}
+
+    def run(self, statement: str, what: str = "") -> int:
+        query, params = text(statement), dict(self.params)
+        for name, ids in self.lists.items():
+            if ids is not None and f":{name}" in statement:
+                query = query.bindparams(bindparam(name, expanding=True))
+                params[name] = sorted(ids) or [0]
+        started = time.perf_counter()
+        count = self.conn.execute(query, params).rowcount
+        if self.log and what:
+            self.log(f"  {what}: {count} rows in {time.perf_counter() - started:.2f} s")
+        return max(count, 0)
+
+    def temp(self, name: str, select: str) -> None:
+        self.run(f"CREATE TEMP TABLE {name} AS {select}", f"staged {name}")
+
+
+def _stage(p: _Pass) -> None:
+    """The passes over the facts, each grouped small: all-time totals per student (one
+    GROUP BY over every submission), then the recent windows, which BRIN indexes on the
+    times keep to the recent part of each table."""
+    s = p.scope
+    students = _filter("s.student_id", s.students, "students")
+    scoped = None if s.full else "IN :students"
+    p.temp("analytics_tmp_s", student_totals(students, weeks=False))
+    p.temp("analytics_tmp_ws", f"SELECT s.student_id, {', '.join(WEEK_SUBMISSIONS)} "
+           "FROM analytics_submissions s WHERE s.created_at >= :w0 "
+           f"AND {students} GROUP BY s.student_id")
+    p.temp("analytics_tmp_wr", f"SELECT r.student_id, {', '.join(WEEK_REVIEWS)} "
+           f"FROM {owned_reviews(':w0', scoped)} r GROUP BY r.student_id")
+    cohorts = _filter("m.cohort_id", s.cohorts, "cohorts")
+    members = f"JOIN analytics_memberships m ON m.status = {ENROLLED} AND m.student_id = "
+    p.temp("analytics_tmp_ds", f"SELECT m.cohort_id, {', '.join(DAY_SUBMISSIONS)} "
+           f"FROM analytics_submissions s {members}s.student_id WHERE s.created_at >= :d0 "
+           f"AND {cohorts} AND {students} GROUP BY m.cohort_id")
+    p.temp("analytics_tmp_dr", f"SELECT m.cohort_id, {', '.join(DAY_REVIEWS)} "
+           f"FROM {owned_reviews(':d0', scoped)} r {members}r.student_id WHERE {cohorts} "
+           "GROUP BY m.cohort_id")
+    p.temp("analytics_tmp_p", review_hours(
+        _filter("s.first_mentor_id", s.mentors, "mentors"),
+        duration(p.conn, "s.first_reviewed_at", "s.created_at")))
+    p.temp("analytics_tmp_r7", "SELECT r.mentor_id, count(*) AS reviews FROM analytics_reviews r "
+           f"WHERE r.reviewed_at >= :a7 AND {_filter('r.mentor_id', s.mentors, 'mentors')} "
+           "GROUP BY r.mentor_id")
+
+
+def _students(p: _Pass) -> int:
+    s = p.scope
+    ids = ("SELECT student_id FROM analytics_memberships UNION SELECT student_id FROM "
+           "analytics_mentorships UNION SELECT student_id FROM analytics_tmp_s")
+    current = (f"SELECT student_id, cohort_id, row_number() OVER (PARTITION BY student_id "
+               f"ORDER BY occurred_at DESC, event_id DESC) AS rn FROM analytics_memberships "
+               f"WHERE status = {ENROLLED}")
+    if not s.full:
+        ids = f"SELECT student_id FROM ({ids}) a WHERE student_id IN :students"
+        current += " AND student_id IN :students"
+    weekly = json_array(p.conn, [f"coalesce(w.{n}, 0)" for n in names("ws", WEEKS)]
+                        + [f"coalesce(r.{n}, 0)" for n in names("wr", WEEKS)])
+    p.run("DELETE FROM analytics_student_summaries WHERE "
+          + _filter("student_id", s.students, "students"))
+    return p.run(
+        "INSERT INTO analytics_student_summaries (student_id, cohort_id, submissions, reviewed, "
+        "approved, score_sum, last_submission_at, weekly, computed_at) "
+        "SELECT i.student_id, c.cohort_id, coalesce(t.submissions, 0), coalesce(t.reviewed, 0), "
+        f"coalesce(t.approved, 0), coalesce(t.score_sum, 0), t.last_at, {weekly}, :now "
+        f"FROM ({ids}) i LEFT JOIN ({current}) c ON c.student_id = i.student_id AND c.rn = 1 "
+        "LEFT JOIN analytics_tmp_s t ON t.student_id = i.student_id "
+        "LEFT JOIN analytics_tmp_ws w ON w.student_id = i.student_id "
+        "LEFT JOIN analytics_tmp_wr r ON r.student_id = i.student_id", "student summaries")
+
+
+def _cohorts(p: _Pass) -> int:
+    s = p.scope
+    where = _filter("m.cohort_id", s.cohorts, "cohorts")
+    histogram = json_array(p.conn, [f"c.{n}" for n in HIST_NAMES])
+    daily = json_array(p.conn, [f"coalesce(ds.{n}, 0)" for n in names("ds", DAYS)]
+                       + [f"coalesce(dr.{n}, 0)" for n in names("dr", DAYS)])
+    figures = (
+        f"SELECT k.cohort_id, {', '.join(COHORT)} FROM (SELECT DISTINCT "
+        f"cohort_id FROM analytics_memberships m WHERE {where}) k "
+        f"LEFT JOIN analytics_memberships m ON m.cohort_id = k.cohort_id AND m.status = {ENROLLED} "
+        "LEFT JOIN analytics_tmp_s t ON t.student_id = m.student_id GROUP BY k.cohort_id")
+    p.run("DELETE FROM analytics_cohort_summaries WHERE "
+          + _filter("cohort_id", s.cohorts, "cohorts"))
+    return p.run(
+        "INSERT INTO analytics_cohort_summaries (cohort_id, students, active_last_7_days, "
+        "submissions, reviewed, approved, score_sum, histogram, oldest_pending_at, daily, "
+        "computed_at) SELECT c.cohort_id, c.students, c.active, c.submissions, c.reviewed, "
+        f"c.approved, c.score_sum, {histogram}, c.oldest_pending, {daily}, :now "
+        f"FROM ({figures}) c LEFT JOIN analytics_tmp_ds ds ON ds.cohort_id = c.cohort_id "
+        "LEFT JOIN analytics_tmp_dr dr ON dr.cohort_id = c.cohort_id", "cohort summaries")
+
+
+def _mentors(p: _Pass) -> int:
+    s = p.scope
+    mentor_filter = _filter("mentor_id", s.mentors, "mentors")
+    ids = ("SELECT mentor_id FROM analytics_mentorships UNION SELECT mentor_id FROM "
+           "analytics_tmp_p UNION SELECT mentor_id FROM analytics_tmp_r7")
+    if not s.full:
+        ids = f"SELECT mentor_id FROM ({ids}) a WHERE mentor_id IN :mentors"
+    at = {50: "p.rn = (p.n + 1) / 2", 90: "p.rn = (9 * p.n + 9) / 10"}
+    ranks = ", ".join(f"max(p.{column}) FILTER (WHERE {at[rank]})"
+                      for rank in (50, 90) for column in ("created_at", "first_reviewed_at"))
+    p.run(f"DELETE FROM analytics_mentor_summaries WHERE {mentor_filter}")
+    p.run(f"DELETE FROM analytics_mentor_queue WHERE {mentor_filter}")
+    rows = p.run(
+        "INSERT INTO analytics_mentor_summaries (mentor_id, p50_created_at, p50_reviewed_at, "
+        "p90_created_at, p90_reviewed_at, reviews_last_7_days, computed_at) "
+        f"SELECT i.mentor_id, {ranks}, coalesce(max(r7.reviews), 0), :now FROM ({ids}) i "
+        "LEFT JOIN analytics_tmp_p p ON p.mentor_id = i.mentor_id "
+        "LEFT JOIN analytics_tmp_r7 r7 ON r7.mentor_id = i.mentor_id GROUP BY i.mentor_id",
+        "mentor summaries")
+    waiting = queue(_filter("m.mentor_id", s.mentors, "mentors"), per_mentor=True)
+    return rows + p.run(
+        "INSERT INTO analytics_mentor_queue (mentor_id, submission_id, student_id, "
+        f"submitted_at) SELECT mentor_id, submission_id, student_id, created_at FROM ({waiting}) q",
+        "queue entries")
+
+
+def _drop_temp(conn) -> None:
+    for name in TEMP:
+        conn.execute(text(f"DROP TABLE IF EXISTS {name}"))
+
+
+def recompute(*, cohort: int | None = None, full: bool = False, dry_run: bool = False,
+              now: datetime | None = None, log=None) -> Report:
+    """Recompute the summaries (incremental unless `full` or `cohort`); callers hold the
+    command lock."""
+    started = utcnow()
+    now = now or started
+    engine = db.engine
+    with engine.connect() as conn:
+        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        mark, previous = scopes.watermark(conn), scopes.last_watermark(conn)
+        if cohort is not None:
+            scope = scopes.for_cohort(conn, cohort, previous or 0)
+        elif full:
+            scope = scopes.Scope(previous=previous or 0)
+        else:
+            scope = scopes.since(conn, previous)
+    report = Report(scope.kind, scope.describe(), watermark=mark, dry_run=dry_run)
+    if dry_run:
+        return report
+    options = {"isolation_level": "REPEATABLE READ"} if engine.dialect.name == "postgresql" else {}
+    with engine.connect().execution_options(**options) as conn, conn.begin():
+        if is_postgres(conn):
+            # Hash aggregates of every student in memory; no JIT: compiling each statement's
+            # dozens of expressions costs more than it saves on a few million rows.
+            conn.execute(text("SET LOCAL work_mem = '256MB'"))
+            conn.execute(text("SET LOCAL jit = off"))
+        _drop_temp(conn)
+        p = _Pass(conn, scope, Windows(now), log)
+        _stage(p)
+        students, cohorts, mentors = _students(p), _cohorts(p), _mentors(p)
+        report.rows = students + cohorts + mentors
+        _drop_temp(conn)
+        finished = utcnow()
+        conn.execute(text(
+            "INSERT INTO analytics_runs (kind, started_at, finished_at, watermark, cohorts, "
+            "students, mentors, rows) VALUES (:kind, :started, :finished, :mark, :c, :s, :m, "
+            ":rows)"), {
+            "kind": scope.kind, "started": time_param(conn, started),
+            "finished": time_param(conn, finished),
+            "mark": mark if scope.kind != "cohort" else scope.previous,
+            "c": cohorts, "s": students, "m": mentors, "rows": report.rows})
+    report.seconds = (utcnow() - started).total_seconds()
+    return report
