@@ -20,4 +20,6 @@ def upload_url(file_id: int, key: str, size: int, expires: int) -> str:
 
 
 def valid(file_id: int, key: str, size: int, expires: int, signature: str) -> bool:
-    return hmac.compare_digest(_signature(file_id, key, size, expires), signature)
+    # As bytes: compare_digest refuses str with anything but ASCII in it.
+    return hmac.compare_digest(_signature(file_id, key, size, expires).encode(),
+                               signature.encode())
