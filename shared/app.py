@@ -4,7 +4,8 @@ import os
 from collections.abc import Iterable, Mapping
 
 from flask import Flask
-from werkzeug.routing import IntegerConverter
+from werkzeug.exceptions import NotFound
+from werkzeug.routing import IntegerConverter, ValidationError
 
 from shared.api import register_openapi
 from shared.auth import register_auth
@@ -21,22 +22,32 @@ from shared.schemas import MAX_ID
 VERSION = "0.1.0"
 
 
-class IdConverter(IntegerConverter):
-    """`<id:name>`: a positive id that fits a bigint. A larger number matches no route (404)
-    instead of reaching the database as an out-of-range value."""
-
-    regex = r"[1-9][0-9]{0,18}"
-
-    def __init__(self, map, **kwargs):
-        super().__init__(map, min=1, max=MAX_ID, **kwargs)
-
-
 class BoundedIntConverter(IntegerConverter):
-    """`<int:name>` limited to what a bigint holds, for the same reason."""
+    """`<int:name>` limited to what a bigint holds: a larger number is a 404 instead of
+    reaching the database as an out-of-range value.
+
+    It is a 404 whatever the method: werkzeug would answer 405 when another method's rule
+    matched the path before this converter refused the value.
+    """
 
     def __init__(self, map, **kwargs):
         kwargs.setdefault("max", MAX_ID)
         super().__init__(map, **kwargs)
+
+    def to_python(self, value: str) -> int:
+        try:
+            return super().to_python(value)
+        except ValidationError:
+            raise NotFound() from None
+
+
+class IdConverter(BoundedIntConverter):
+    """`<id:name>`: a positive id that fits a bigint."""
+
+    regex = r"[1-9][0-9]*"
+
+    def __init__(self, map, **kwargs):
+        super().__init__(map, min=1, **kwargs)
 
 
 def configure(app: Flask, info, settings: Iterable[Setting], overrides: Mapping | None) -> None:

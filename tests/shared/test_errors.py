@@ -88,6 +88,19 @@ def test_unknown_path_is_404(app):
     assert problem(app.test_client().get("/api/probe/nothing-here"), 404)
 
 
+@pytest.mark.parametrize("method", ["get", "delete"])
+def test_an_id_past_a_bigint_is_404_whatever_the_method(app, method):
+    """Two rules share the path: werkzeug answered the second one's method with 405 when the
+    id converter refused the value."""
+    app.add_url_rule("/api/probe/things/<id:thing>", "thing", lambda thing: {}, methods=["GET"])
+    app.add_url_rule("/api/probe/things/<id:thing>", "drop", lambda thing: {},
+                     methods=["DELETE"])
+    client = app.test_client()
+    assert getattr(client, method)("/api/probe/things/9223372036854775807").status_code == 200
+    answer = getattr(client, method)("/api/probe/things/9223372036854775808")
+    assert answer.status_code == 404 and answer.mimetype == "application/problem+json"
+
+
 def test_wrong_method_is_405_with_allow(app):
     response = app.test_client().delete("/api/probe/items")
     problem(response, 405)
