@@ -12,7 +12,17 @@ from urllib.parse import urlsplit
 import pytest
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+def _redis_url() -> str:
+    """TEST_REDIS_URL; each pytest-xdist worker takes a database of its own below it (gw1
+    the one under the given one, ...), as every test flushes the one it uses."""
+    base = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    server, _, db = base.rpartition("/")
+    return f"{server}/{int(db) - int(worker or 0)}"
+
+
+REDIS_URL = _redis_url()
 REQUIRED = os.environ.get("CI", "").lower() == "true" or os.environ.get(
     "COHORT_REQUIRE_SERVERS") == "1"
 
