@@ -1,6 +1,11 @@
 """Who the demo data is about: students 1..N in cohorts of 25, a mentor per cohort, and one
 admin above them all. Every service's seed uses these, so the demo users line up."""
 
+import click
+from flask.cli import with_appcontext
+
+from shared.locks import AlreadyRunning
+
 DEFAULT_STUDENTS = 2000
 DEMO_ADMIN_ID = 1_000_000  # above any demo student, so `--students` never collides with it
 MENTOR_BASE = 900_000  # mentors are 900001, 900002, ...: one per cohort
@@ -30,3 +35,29 @@ def mentor_of(cohort_id: int) -> int:
 
 
 DEMO_MENTOR_ID = mentor_of(cohort_of(DEMO_STUDENT_ID))
+
+
+def seed_command(seed_demo, summary: str, *options) -> click.Command:
+    """A service's `seed-demo` command around its `seed_demo(students, *, reset, dry_run,
+    log, ...)`: --students, --reset, --dry-run, --verbose, and the service's own `options`
+    (click options, passed on to seed_demo by name)."""
+
+    @click.command("seed-demo", help=summary)
+    @click.option("--students", type=click.IntRange(0, MENTOR_BASE - 1),
+                  default=DEFAULT_STUDENTS, show_default=True, help="Demo students 1..N.")
+    @click.option("--reset", is_flag=True, help="Delete the demo data first.")
+    @click.option("--dry-run", is_flag=True, help="Say what would change; write nothing.")
+    @click.option("--verbose", is_flag=True, help="Report each step.")
+    @with_appcontext
+    def command(students, reset, dry_run, verbose, **extra):
+        try:
+            report = seed_demo(students, reset=reset, dry_run=dry_run,
+                               log=click.echo if verbose else None, **extra)
+        except AlreadyRunning:
+            click.echo("seed-demo is already running elsewhere; nothing done.")
+            return
+        click.echo(str(report))
+
+    for option in options:
+        command = option(command)
+    return command

@@ -6,8 +6,6 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import click
-from flask.cli import with_appcontext
 from sqlalchemy import select, text
 
 from services.analytics.db import db
@@ -16,8 +14,8 @@ from services.analytics.ingest import ingest
 from services.analytics.models import Event as EventRow
 from services.analytics.recompute import recompute
 from shared.db import utcnow
-from shared.demo import DEFAULT_STUDENTS, MENTOR_BASE, cohort_of, mentor_of, student_ids
-from shared.locks import AlreadyRunning, command_lock
+from shared.demo import DEFAULT_STUDENTS, cohort_of, mentor_of, seed_command, student_ids
+from shared.locks import command_lock
 
 DEMO = "demo:"
 SPREAD_DAYS = 42
@@ -111,19 +109,5 @@ def seed_demo(students: int = DEFAULT_STUDENTS, *, reset: bool = False, dry_run:
     return report
 
 
-@click.command("seed-demo")
-@click.option("--students", type=click.IntRange(0, MENTOR_BASE - 1), default=DEFAULT_STUDENTS,
-              show_default=True, help="Demo students 1..N get events.")
-@click.option("--reset", is_flag=True, help="Delete the demo facts first.")
-@click.option("--dry-run", is_flag=True, help="Count what would be sent; write nothing.")
-@click.option("--verbose", is_flag=True, help="Report each batch.")
-@with_appcontext
-def seed_demo_command(students, reset, dry_run, verbose):
-    """Load demo events for students 1..N (idempotent) and recompute the summaries."""
-    try:
-        report = seed_demo(students, reset=reset, dry_run=dry_run,
-                           log=click.echo if verbose else None)
-    except AlreadyRunning:
-        click.echo("seed-demo or recompute-analytics is running elsewhere; nothing done.")
-        return
-    click.echo(str(report))
+seed_demo_command = seed_command(
+    seed_demo, "Load demo events for students 1..N (idempotent) and recompute the summaries.")

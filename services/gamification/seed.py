@@ -10,8 +10,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-import click
-from flask.cli import with_appcontext
 from sqlalchemy import insert, select, text, update
 
 from services.gamification import points, seasons
@@ -19,8 +17,8 @@ from services.gamification.activity import STATE, recompute
 from services.gamification.db import db, write_transaction
 from services.gamification.models import OutboxMessage, Player, Submission
 from shared.db import utcnow
-from shared.demo import DEFAULT_STUDENTS, DEMO_STUDENT_ID, MENTOR_BASE, cohort_of, student_ids
-from shared.locks import AlreadyRunning, command_lock
+from shared.demo import DEFAULT_STUDENTS, DEMO_STUDENT_ID, cohort_of, seed_command, student_ids
+from shared.locks import command_lock
 
 FIRST = ("Aisha", "Bruno", "Chen", "Dana", "Elif", "Farid", "Grace", "Hiro", "Ines", "Jonas",
          "Kavya", "Lena", "Mateo", "Nia", "Omar", "Priya", "Quinn", "Rosa", "Sami", "Tara")
@@ -150,19 +148,5 @@ def seed_demo(students: int = DEFAULT_STUDENTS, *, reset: bool = False, dry_run:
     return report
 
 
-@click.command("seed-demo")
-@click.option("--students", type=click.IntRange(0, MENTOR_BASE - 1), default=DEFAULT_STUDENTS,
-              show_default=True, help="Demo students 1..N become players.")
-@click.option("--reset", is_flag=True, help="Delete every row of this service first.")
-@click.option("--dry-run", is_flag=True, help="Say what would be created; write nothing.")
-@click.option("--verbose", is_flag=True, help="Report progress.")
-@with_appcontext
-def seed_demo_command(students, reset, dry_run, verbose):
-    """Load demo players, streaks, awards and seasons (only into an empty database)."""
-    try:
-        report = seed_demo(students, reset=reset, dry_run=dry_run,
-                           log=click.echo if verbose else None)
-    except AlreadyRunning:
-        click.echo("seed-demo is already running elsewhere; nothing done.")
-        return
-    click.echo(str(report))
+seed_demo_command = seed_command(
+    seed_demo, "Load demo players, streaks, awards and seasons (only into an empty database).")

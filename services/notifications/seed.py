@@ -5,15 +5,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import click
-from flask.cli import with_appcontext
 from sqlalchemy import delete, func, select
 
 from services.notifications import counts, service
 from services.notifications.db import db
 from services.notifications.models import Notification
 from shared.db import utcnow
-from shared.demo import DEFAULT_STUDENTS, DEMO_ADMIN_ID, MENTOR_BASE, student_ids
-from shared.locks import AlreadyRunning, command_lock
+from shared.demo import DEFAULT_STUDENTS, DEMO_ADMIN_ID, seed_command, student_ids
+from shared.locks import command_lock
 
 # Seeded rows carry dedupe keys "demo:<n>": a second run inserts nothing, --reset finds them.
 DEMO_KEY = "demo:"
@@ -145,21 +144,7 @@ def seed_demo(students: int = DEFAULT_STUDENTS, per_student: int = DEFAULT_PER_S
     return report
 
 
-@click.command("seed-demo")
-@click.option("--students", type=click.IntRange(0, MENTOR_BASE - 1), default=DEFAULT_STUDENTS,
-              show_default=True, help="Demo students 1..N get notifications.")
-@click.option("--per-student", type=click.IntRange(0, 1000), default=DEFAULT_PER_STUDENT,
-              show_default=True, help="Notifications each demo user gets.")
-@click.option("--reset", is_flag=True, help="Delete every demo notification first.")
-@click.option("--dry-run", is_flag=True, help="Count what would change; write nothing.")
-@click.option("--verbose", is_flag=True, help="Report each batch.")
-@with_appcontext
-def seed_demo_command(students, per_student, reset, dry_run, verbose):
-    """Load demo notifications for students 1..N and the demo admin (idempotent)."""
-    try:
-        report = seed_demo(students, per_student, reset=reset, dry_run=dry_run,
-                           log=click.echo if verbose else None)
-    except AlreadyRunning:
-        click.echo("seed-demo is already running elsewhere; nothing done.")
-        return
-    click.echo(str(report))
+seed_demo_command = seed_command(
+    seed_demo, "Load demo notifications for students 1..N and the demo admin (idempotent).",
+    click.option("--per-student", type=click.IntRange(0, 1000), default=DEFAULT_PER_STUDENT,
+                 show_default=True, help="Notifications each demo user gets."))

@@ -4,8 +4,6 @@ import hashlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-import click
-from flask.cli import with_appcontext
 from sqlalchemy import delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -14,8 +12,8 @@ from services.storage.avatars import avatar_png
 from services.storage.db import db
 from services.storage.models import READY
 from shared.db import utcnow
-from shared.demo import DEFAULT_STUDENTS, MENTOR_BASE, cohort_of, student_ids
-from shared.locks import AlreadyRunning, command_lock
+from shared.demo import DEFAULT_STUDENTS, cohort_of, seed_command, student_ids
+from shared.locks import command_lock
 
 FILES = service.FILES
 DEMO_PREFIX = "avatar/demo/"  # demo keys: a second run finds them, --reset removes them
@@ -103,19 +101,5 @@ def seed_demo(students: int = DEFAULT_STUDENTS, *, reset: bool = False, dry_run:
     return report
 
 
-@click.command("seed-demo")
-@click.option("--students", type=click.IntRange(0, MENTOR_BASE - 1), default=DEFAULT_STUDENTS,
-              show_default=True, help="Demo students 1..N get an avatar.")
-@click.option("--reset", is_flag=True, help="Delete every demo avatar first.")
-@click.option("--dry-run", is_flag=True, help="Count what would change; write nothing.")
-@click.option("--verbose", is_flag=True, help="Report each batch.")
-@with_appcontext
-def seed_demo_command(students, reset, dry_run, verbose):
-    """Give demo students 1..N an avatar each (idempotent)."""
-    try:
-        report = seed_demo(students, reset=reset, dry_run=dry_run,
-                           log=click.echo if verbose else None)
-    except AlreadyRunning:
-        click.echo("seed-demo is already running elsewhere; nothing done.")
-        return
-    click.echo(str(report))
+seed_demo_command = seed_command(
+    seed_demo, "Give demo students 1..N an avatar each (idempotent).")

@@ -3,7 +3,7 @@
 import pytest
 
 from services.analytics import create_app
-from tests.support.databases import empty_tables, migrate, temporary_database
+from tests.support.databases import app_maker, migrated_database
 from tests.support.servers import closed_port
 
 EVENTS = "/internal/analytics/events"
@@ -11,29 +11,17 @@ EVENTS = "/internal/analytics/events"
 
 @pytest.fixture(scope="session")
 def database_url(backend, tmp_path_factory):
-    with temporary_database(backend, tmp_path_factory, "analytics") as url:
-        migrate(create_app, url)
+    with migrated_database(create_app, backend, tmp_path_factory, "analytics") as url:
         yield url
 
 
 @pytest.fixture
 def make_app(database_url):
-    """Build apps on the test database with config overrides; rows are deleted after."""
-    apps = []
-
-    def make(**overrides):
-        # Gamification is nowhere unless a test starts one: its figures are unavailable.
-        overrides.setdefault("SERVICES_URL", f"http://127.0.0.1:{closed_port()}")
-        app = create_app({"DATABASE_URL": database_url, "COHORT_ENV": "test", **overrides})
-        apps.append(app)
-        return app
-
-    yield make
-    if apps:
-        empty_tables(apps[0])
-    for app in apps:
-        with app.app_context():
-            app.extensions["sqlalchemy"].engine.dispose()
+    """Build apps on the test database with config overrides; rows are deleted after.
+    Gamification is nowhere unless a test starts one: its figures are unavailable."""
+    nowhere = f"http://127.0.0.1:{closed_port()}"
+    with app_maker(create_app, database_url, SERVICES_URL=nowhere) as make:
+        yield make
 
 
 @pytest.fixture

@@ -3,32 +3,20 @@
 import pytest
 
 from services.gamification import create_app
-from tests.support.databases import empty_tables, migrate, temporary_database
+from tests.support.databases import app_maker, migrated_database
 
 
 @pytest.fixture(scope="session")
 def database_url(backend, tmp_path_factory):
-    with temporary_database(backend, tmp_path_factory, "gamification") as url:
-        migrate(create_app, url)
+    with migrated_database(create_app, backend, tmp_path_factory, "gamification") as url:
         yield url
 
 
 @pytest.fixture
 def make_app(database_url):
     """Build apps on the test database with config overrides; rows are deleted after."""
-    apps = []
-
-    def make(**overrides):
-        app = create_app({"DATABASE_URL": database_url, "COHORT_ENV": "test", **overrides})
-        apps.append(app)
-        return app
-
-    yield make
-    if apps:
-        empty_tables(apps[0])
-    for app in apps:
-        with app.app_context():
-            app.extensions["sqlalchemy"].engine.dispose()
+    with app_maker(create_app, database_url) as make:
+        yield make
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from services.storage import create_app
 from services.storage.db import db
 from services.storage.models import StoredFile
 from tests.storage.s3 import moto_server, new_bucket, s3_settings
-from tests.support.databases import empty_tables, migrate, temporary_database
+from tests.support.databases import app_maker, migrated_database
 
 STORES = ["local", "s3"]
 
@@ -40,28 +40,15 @@ def store_settings(request, store, tmp_path) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def database_url(backend, tmp_path_factory):
-    with temporary_database(backend, tmp_path_factory, "storage") as url:
-        migrate(create_app, url)
+    with migrated_database(create_app, backend, tmp_path_factory, "storage") as url:
         yield url
 
 
 @pytest.fixture
 def make_app(database_url, store_settings):
     """Build apps on the test database and store with config overrides; rows go after."""
-    apps = []
-
-    def make(**overrides):
-        app = create_app({"DATABASE_URL": database_url, "COHORT_ENV": "test",
-                          **store_settings, **overrides})
-        apps.append(app)
-        return app
-
-    yield make
-    if apps:
-        empty_tables(apps[0])
-    for app in apps:
-        with app.app_context():
-            app.extensions["sqlalchemy"].engine.dispose()
+    with app_maker(create_app, database_url, **store_settings) as make:
+        yield make
 
 
 @pytest.fixture

@@ -42,3 +42,33 @@ def empty_tables(app) -> None:
             for table in reversed(db.metadata.sorted_tables):
                 conn.execute(table.delete())
         db.engine.dispose()
+
+
+@contextmanager
+def migrated_database(create_app, backend: str, tmp_path_factory, name: str):
+    """A session's database of one service on `backend`, migrated to its newest revision."""
+    with temporary_database(backend, tmp_path_factory, name) as url:
+        migrate(create_app, url)
+        yield url
+
+
+@contextmanager
+def app_maker(create_app, database_url: str, **defaults):
+    """`make(**overrides)` builds the service's app on the test database (COHORT_ENV=test,
+    then `defaults`, then the overrides); every row the test committed is deleted after."""
+    apps = []
+
+    def make(**overrides):
+        app = create_app({"DATABASE_URL": database_url, "COHORT_ENV": "test", **defaults,
+                          **overrides})
+        apps.append(app)
+        return app
+
+    try:
+        yield make
+    finally:
+        if apps:
+            empty_tables(apps[0])
+        for app in apps:
+            with app.app_context():
+                app.extensions["sqlalchemy"].engine.dispose()
