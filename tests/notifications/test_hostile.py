@@ -35,7 +35,7 @@ def signed(**claims) -> dict:
 
 
 BAD_CLAIMS = [{"sub": str(10**30)}, {"sub": 7}, {"cohort_id": 10**30},
-              {"cohort_id": str(10**30)}, {"exp": str(int(time.time()) + 600)},
+              {"cohort_id": str(10**30)}, {"exp": "4102444800"},  # 2100, as a string
               {"exp": True}, {"sub": "9223372036854775808"}]
 
 
