@@ -2,7 +2,8 @@
 
 import pytest
 
-from cohort.deployfiles import cron_job, timer_units
+from cohort.deployfiles.kubernetes import cron_job
+from cohort.deployfiles.machine import timer_units
 from services import SERVICES, Cron, ServiceInfo
 
 
