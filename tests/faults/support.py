@@ -29,6 +29,17 @@ CREATE = "/internal/notifications/"
 TIMEOUT = 20
 
 
+def wait_for_recovery(answers_ok, seconds: float = 10, in_a_row: int = 15) -> None:
+    """Wait until `answers_ok()` holds `in_a_row` times running: each worker has its own
+    breaker, and one worker's answer says nothing about the others'."""
+    deadline, streak = time.monotonic() + seconds, 0
+    while streak < in_a_row:
+        assert time.monotonic() < deadline, f"no recovery within {seconds}s of the thaw"
+        streak = streak + 1 if answers_ok() else 0
+        if not streak:
+            time.sleep(0.2)
+
+
 @contextmanager
 def fault_stack(workdir: Path, workers: int = 3, services=("notifications",), **env: str):
     """A started Stack in production mode, with no rate limit in the way of the load."""

@@ -28,6 +28,7 @@ class Proxy:
         self._clients: set[socket.socket] = set()
         self._pending: dict[socket.socket, bytearray] = {}  # bytes waiting to go to a socket
         self._client_spoke_last: dict[socket.socket, bool] = {}
+        self._draining: set[socket.socket] = set()  # to close once their bytes are out
         self._lock = threading.Lock()
         self._frozen = False
         self._stopping = False
@@ -89,7 +90,8 @@ class Proxy:
             with self._lock:
                 readers, writers = [self._wake_r], []
                 if not self._frozen:
-                    readers += [self._listener, *self._peer]
+                    readers += [self._listener,
+                                *(s for s in self._peer if self._peer[s] not in self._draining)]
                     writers = [s for s, data in self._pending.items() if data]
             readable, writable, _ = select.select(readers, writers, [], 0.5)
             with self._lock:
@@ -134,7 +136,11 @@ class Proxy:
         except OSError:
             data = b""
         if not data:
-            self._close(sock)
+            peer = self._peer[sock]
+            if self._pending[peer]:  # an answer followed by a close: deliver it, then close
+                self._draining.add(peer)
+            else:
+                self._close(sock)
             return
         client = sock if sock in self._clients else self._peer[sock]
         if sock is client and not self._client_spoke_last[client]:
@@ -151,6 +157,8 @@ class Proxy:
             self._close(sock)
             return
         del self._pending[sock][:sent]
+        if sock in self._draining and not self._pending[sock]:
+            self._close(sock)
 
     def _close(self, sock: socket.socket) -> None:
         for side in (sock, self._peer.get(sock)):
@@ -160,6 +168,7 @@ class Proxy:
             self._pending.pop(side, None)
             self._clients.discard(side)
             self._client_spoke_last.pop(side, None)
+            self._draining.discard(side)
             side.close()
 
 
