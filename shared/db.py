@@ -7,16 +7,18 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+import psycopg
 from flask import Flask
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData, TypeDecorator, event, make_url
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.pool import Pool
 
 from shared.dbguard import Guard
+from shared.observability import record_query
 
 # Named constraints, so migrations can drop them on every backend.
 NAMING = {
@@ -44,6 +46,10 @@ class Database(SQLAlchemy):
     object per row costs more than the query on a page of results.
     """
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._plans: dict = {}  # statement -> Plan, for fetch
+
     def rows(self, statement, params: dict | None = None) -> list:
         """Every row of one read statement, in autocommit."""
         with self._autocommit() as conn:
@@ -59,6 +65,45 @@ class Database(SQLAlchemy):
         with self._autocommit() as conn:
             return conn.execute(statement, params or {}).scalar()
 
+    def fetch(self, statement, params: dict | None = None) -> list[tuple]:
+        """`rows` for the hottest statements, as plain tuples: a read, or one write with
+        RETURNING (in autocommit, its own transaction).
+
+        On PostgreSQL the statement runs straight on the pooled psycopg connection with its
+        SQL compiled once: a fifth of the CPU SQLAlchemy's execution and result machinery
+        take for the same statement. `statement` must be built once (a module constant, or
+        one of a few cached variants: its compiled form is kept for good) and return typed
+        columns (`select()`, `text().columns()`, `.returning()`). Elsewhere it is `rows`.
+        """
+        engine = self.engine
+        if engine.dialect.name != "postgresql":
+            return [tuple(row) for row in self.rows(statement, params)]
+        plan = self._plans.get(statement)
+        if plan is None:
+            plan = self._plans[statement] = Plan(statement, engine.dialect)
+        values = plan.bind(params or {})
+        try:  # the pool's checkout: its liveness check and the breaker
+            pooled = engine.raw_connection()
+        except psycopg.Error as exc:  # as SQLAlchemy's own paths raise it
+            raise DBAPIError.instance(None, None, exc, psycopg.Error) from exc
+        try:
+            driver = pooled.driver_connection
+            driver.autocommit = True
+            started = time.perf_counter()
+            try:
+                rows = driver.execute(plan.sql, values).fetchall()
+            except psycopg.Error as exc:
+                if isinstance(exc, psycopg.OperationalError):
+                    pooled.invalidate(exc)
+                raise DBAPIError.instance(plan.sql, values, exc, psycopg.Error) from exc
+            finally:
+                record_query(plan.sql, time.perf_counter() - started)
+                if not driver.closed:
+                    driver.autocommit = False
+        finally:
+            pooled.close()
+        return plan.convert(rows)
+
     @contextmanager
     def transaction(self):
         """A connection in a transaction, committed when the block ends, rolled back if it
@@ -68,6 +113,47 @@ class Database(SQLAlchemy):
 
     def _autocommit(self) -> Connection:
         return self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+
+
+class Plan:
+    """A statement compiled once for psycopg: its SQL, how to bind its parameters (an
+    expanding IN becomes `= ANY(array)`) and how to convert its result columns."""
+
+    def __init__(self, statement, dialect):
+        compiled = statement.compile(dialect=dialect)
+        if compiled.escaped_bind_names:
+            raise ValueError("Database.fetch needs plain parameter names")
+        self.compiled, self.sql = compiled, compiled.string
+        self.binds = {}
+        for key, parameter in compiled.binds.items():
+            if parameter.expanding:
+                self.sql = self.sql.replace(f"IN (__[POSTCOMPILE_{key}])", f"= ANY(%({key})s)")
+            process = parameter.type.bind_processor(dialect)
+            if process is not None:
+                self.binds[key] = process
+        if "__[POSTCOMPILE_" in self.sql:
+            raise ValueError("Database.fetch takes expanding parameters only in `IN :name`")
+        self.results = [(i, process) for i, c in enumerate(statement.exported_columns)
+                        if (process := c.type.result_processor(dialect, None)) is not None]
+
+    def bind(self, params: dict) -> dict:
+        values = self.compiled.construct_params(params)
+        for key, process in self.binds.items():
+            value = values[key]
+            values[key] = [process(v) for v in value] if isinstance(value, list) else \
+                process(value)
+        return values
+
+    def convert(self, rows: list[tuple]) -> list[tuple]:
+        if not self.results:
+            return rows
+        converted = []
+        for row in rows:
+            row = list(row)
+            for i, process in self.results:
+                row[i] = process(row[i])
+            converted.append(tuple(row))
+        return converted
 
 
 def make_db() -> Database:

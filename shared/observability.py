@@ -63,7 +63,11 @@ def _before_query(conn, cursor, statement, parameters, context, executemany):
 
 @event.listens_for(Engine, "after_cursor_execute")
 def _after_query(conn, cursor, statement, parameters, context, executemany):
-    elapsed = time.perf_counter() - conn.info["query_started"].pop()
+    record_query(statement, time.perf_counter() - conn.info["query_started"].pop())
+
+
+def record_query(statement: str, elapsed: float) -> None:
+    """Count a statement the database ran toward the current request's or block's stats."""
     stats = _stats.get()
     if stats is None:
         return

@@ -34,20 +34,14 @@ BY_ID = SEASON.where(SE.c.id == bindparam("season"))
 def find_season(season: str | int, cohort_id: int, now: datetime):
     """The season row with its board's version and size; 404 when there is none."""
     if season == "current":
-        row = db.row(CURRENT, {"cohort": cohort_id, "now": now})
-        if row is None:
+        rows = db.fetch(CURRENT, {"cohort": cohort_id, "now": now})
+        if not rows:
             raise Problem(404, f"No season is active for cohort {cohort_id} now.")
-        return row
-    row = db.row(BY_ID, {"cohort": cohort_id, "season": season})
+        return rows[0]
+    row = next(iter(db.fetch(BY_ID, {"cohort": cohort_id, "season": season})), None)
     if row is None or row[2] not in (None, cohort_id):
         raise Problem(404, f"There is no season {season} for cohort {cohort_id}.")
     return row
-
-
-def streak_now(timezone: str, run_length: int, last_active, synced_at, has_username: bool,
-               now: datetime) -> int:
-    return Run(run_length, 0, last_active).current(
-        reference_day(timezone, synced_at, has_username, now))
 
 
 def leaderboard(*, cohort_id: int, season: str | int, limit: int, offset: int, around: bool,
@@ -70,19 +64,37 @@ def leaderboard(*, cohort_id: int, season: str | int, limit: int, offset: int, a
             if window is None and board_mirror.usable:
                 rebuild_later(board_mirror, row[0], cohort_id)
         entries, mine = from_mirror(window) if window else live(params, around and me)
-    players = {r[0]: r for r in db.rows(PLAYERS, {"ids": [e[1] for e in entries]})} \
+    players = {r[0]: r for r in db.fetch(PLAYERS, {"ids": [e[1] for e in entries]})} \
         if entries and len(entries[0]) == 3 else None
+    days = ReferenceDays(now)
     return {"season": season_dict(row, now), "cohort_id": cohort_id, "total": size,
-            "entries": [entry(e, players, now) for e in entries], "me": mine}
+            "entries": [entry(e, players, days) for e in entries], "me": mine}
 
 
-def entry(e, players: dict | None, now: datetime) -> dict:
+class ReferenceDays(dict):
+    """The day each streak is asked about, worked out once per zone and sync time: a page
+    of players mostly shares a few."""
+
+    def __init__(self, now: datetime):
+        super().__init__()
+        self.now = now
+
+    def of(self, timezone: str, synced_at, has_username: bool):
+        key = (timezone, synced_at if has_username else None)
+        day = self.get(key)
+        if day is None:
+            day = self[key] = reference_day(timezone, synced_at, has_username, self.now)
+        return day
+
+
+def entry(e, players: dict | None, days: ReferenceDays) -> dict:
     """(rank, user_id, points) with the player from `players`, or the whole row."""
     rank, user_id, points = e[:3]
     info = players[user_id] if players is not None else e
     *_, name, timezone, length, last, synced, named = info
+    streak = Run(length, 0, last).current(days.of(timezone, synced, named))
     return {"rank": rank, "user_id": user_id, "display_name": name, "points": points,
-            "streak": streak_now(timezone, length, last, synced, named, now)}
+            "streak": streak}
 
 
 def me_dict(rank: int, points: int, tied: int) -> dict:
@@ -116,7 +128,7 @@ def rank_of(values: set, buckets: dict, above_top: int) -> dict:
 
 def live(params: dict, around_me):
     """Entries with their players and the caller's place from the live tables."""
-    rows = db.rows(AROUND if around_me else PAGE, params)
+    rows = db.fetch(AROUND if around_me else PAGE, params)
     window = [r[1:] for r in rows if r[0] == 0]
     me_row = next((r for r in rows if r[0] == 3), None)
     if around_me and me_row is None:  # not on this board: the page at the offset
@@ -146,9 +158,9 @@ def choose(rows, me: int, limit: int):
 
 def frozen(params: dict, around_me: bool):
     """Entries and the caller's place from a frozen season's standings."""
-    rows = db.rows(FROZEN_AROUND if around_me else FROZEN, params)
+    rows = db.fetch(FROZEN_AROUND if around_me else FROZEN, params)
     if around_me and not any(r[0] == 1 for r in rows):
-        rows = db.rows(FROZEN, params)
+        rows = db.fetch(FROZEN, params)
     entries = [(r[3], r[1], r[2], *r[5:]) for r in rows if r[0] == 0]
     me_row = next((r for r in rows if r[0] == 1), None)
     mine = None if me_row is None else me_dict(me_row[3], me_row[2], me_row[4])

@@ -23,16 +23,9 @@ COUNT_UNREAD = (
 
 
 def query_counts(user_id: int) -> dict:
-    """One grouped query over the partial index of unread rows.
-
-    It runs on a connection of its own in autocommit: one statement needs no transaction, so
-    a poll pays no BEGIN and ROLLBACK round trips and no ORM session. Writers call it after
-    their commit, so it sees what they wrote.
-    """
-    engine = db.engine
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        rows = conn.execute(COUNT_UNREAD, {"user_id": user_id}).all()
-    by_kind = dict.fromkeys(KINDS, 0) | dict(rows)
+    """One grouped query over the partial index of unread rows, in autocommit: one round
+    trip. Writers call it after their commit, so it sees what they wrote."""
+    by_kind = dict.fromkeys(KINDS, 0) | dict(db.fetch(COUNT_UNREAD, {"user_id": user_id}))
     return {"unread_count": sum(by_kind.values()), **by_kind}
 
 

@@ -54,12 +54,12 @@ def list_notifications(user_id: int, *, limit: int, kind: str | None = None,
             params |= {"created_at": datetime.fromisoformat(created), "last_id": int(last_id)}
         except (TypeError, ValueError):
             raise Problem(400, "The cursor is not one this service issued.") from None
-    rows = db.rows(_page_query(bool(kind), unread, bool(cursor)), params)
+    rows = db.fetch(_page_query(bool(kind), unread, bool(cursor)), params)
     page = rows[:limit]
     next_cursor = None
     if len(rows) > limit:
         last = page[-1]
-        next_cursor = encode_cursor([last.created_at.isoformat(), last.id], _cursor_secret())
+        next_cursor = encode_cursor([last[6].isoformat(), last[0]], _cursor_secret())
     return page, next_cursor
 
 
@@ -86,14 +86,14 @@ def mark_read(user_id: int, notification_id: int) -> dict:
     The update is one statement in autocommit, its own transaction: one round trip.
     """
     params = {"owner": user_id, "target": notification_id, "now": utcnow()}
-    if not db.rows(MARK_READ, params) and not db.value(IS_MINE, params):
+    if not db.fetch(MARK_READ, params) and not db.fetch(IS_MINE, params)[0][0]:
         raise Problem(404, f"You have no notification {notification_id}.")
     return counts.counts_after_write(user_id)
 
 
 def mark_all_read(user_id: int, kind: str | None = None) -> dict:
     """Mark every unread notification of the user (of one kind, if given) read."""
-    db.rows(_read_all(bool(kind)), {"owner": user_id, "of_kind": kind, "now": utcnow()})
+    db.fetch(_read_all(bool(kind)), {"owner": user_id, "of_kind": kind, "now": utcnow()})
     return counts.counts_after_write(user_id)
 
 

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 
 import psycopg
 from flask_migrate import upgrade
-from sqlalchemy import event, make_url
+from sqlalchemy import make_url
 
 from services.notifications import counts, create_app
+from shared.db import Plan
 
 KIND_SHARES = {"dashboard": 0.7, "profile": 0.3}
 
@@ -149,21 +150,11 @@ def summary(url: str) -> dict:
 def explain_unread_count(url: str, user_id: int) -> str:
     """EXPLAIN (ANALYZE, BUFFERS) of the very statement the service runs for the count."""
     app = _app(url)
-    captured = []
     with app.app_context():
         engine = app.extensions["sqlalchemy"].engine
-
-        def capture(conn, cursor, statement, parameters, context, executemany):
-            captured.append((statement, parameters))
-
-        event.listen(engine, "before_cursor_execute", capture)
-        try:
-            counts.query_counts(user_id)
-        finally:
-            event.remove(engine, "before_cursor_execute", capture)
-        statement, parameters = captured[-1]
+        plan = Plan(counts.COUNT_UNREAD, engine.dialect)
         with engine.connect() as conn:
-            rows = conn.exec_driver_sql(
-                "EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters).fetchall()
+            rows = conn.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + plan.sql,
+                                        plan.bind({"user_id": user_id})).fetchall()
         engine.dispose()
     return "\n".join(row[0] for row in rows)
