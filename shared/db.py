@@ -3,6 +3,7 @@
 import select
 import sqlite3
 import time
+from collections import namedtuple
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -66,8 +67,8 @@ class Database(SQLAlchemy):
             return conn.execute(statement, params or {}).scalar()
 
     def fetch(self, statement, params: dict | None = None) -> list[tuple]:
-        """`rows` for the hottest statements, as plain tuples: a read, or one write with
-        RETURNING (in autocommit, its own transaction).
+        """`rows` for the hottest statements: a read, or one write with RETURNING (in
+        autocommit, its own transaction); rows are named tuples.
 
         On PostgreSQL the statement runs straight on the pooled psycopg connection with its
         SQL compiled once: a fifth of the CPU SQLAlchemy's execution and result machinery
@@ -77,7 +78,7 @@ class Database(SQLAlchemy):
         """
         engine = self.engine
         if engine.dialect.name != "postgresql":
-            return [tuple(row) for row in self.rows(statement, params)]
+            return self.rows(statement, params)
         plan = self._plans.get(statement)
         if plan is None:
             plan = self._plans[statement] = Plan(statement, engine.dialect)
@@ -103,6 +104,11 @@ class Database(SQLAlchemy):
         finally:
             pooled.close()
         return plan.convert(rows)
+
+    def fetch_one(self, statement, params: dict | None = None):
+        """The first row `fetch` gives, or None."""
+        rows = self.fetch(statement, params)
+        return rows[0] if rows else None
 
     @contextmanager
     def transaction(self):
@@ -133,8 +139,10 @@ class Plan:
                 self.binds[key] = process
         if "__[POSTCOMPILE_" in self.sql:
             raise ValueError("Database.fetch takes expanding parameters only in `IN :name`")
-        self.results = [(i, process) for i, c in enumerate(statement.exported_columns)
+        columns = statement.exported_columns
+        self.results = [(i, process) for i, c in enumerate(columns)
                         if (process := c.type.result_processor(dialect, None)) is not None]
+        self.make = namedtuple("Row", [c.key for c in columns], rename=True)._make
 
     def bind(self, params: dict) -> dict:
         values = self.compiled.construct_params(params)
@@ -145,14 +153,16 @@ class Plan:
         return values
 
     def convert(self, rows: list[tuple]) -> list[tuple]:
+        """Rows as named tuples: by position or by column name, as SQLAlchemy's rows."""
+        make = self.make
         if not self.results:
-            return rows
+            return [make(row) for row in rows]
         converted = []
         for row in rows:
             row = list(row)
             for i, process in self.results:
                 row[i] = process(row[i])
-            converted.append(tuple(row))
+            converted.append(make(row))
         return converted
 
 

@@ -34,11 +34,11 @@ BY_ID = SEASON.where(SE.c.id == bindparam("season"))
 def find_season(season: str | int, cohort_id: int, now: datetime):
     """The season row with its board's version and size; 404 when there is none."""
     if season == "current":
-        rows = db.fetch(CURRENT, {"cohort": cohort_id, "now": now})
-        if not rows:
+        row = db.fetch_one(CURRENT, {"cohort": cohort_id, "now": now})
+        if row is None:
             raise Problem(404, f"No season is active for cohort {cohort_id} now.")
-        return rows[0]
-    row = next(iter(db.fetch(BY_ID, {"cohort": cohort_id, "season": season})), None)
+        return row
+    row = db.fetch_one(BY_ID, {"cohort": cohort_id, "season": season})
     if row is None or row[2] not in (None, cohort_id):
         raise Problem(404, f"There is no season {season} for cohort {cohort_id}.")
     return row

@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 from types import SimpleNamespace
 
 from flask import current_app
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import bindparam, insert, or_, select, update
 
 from services.gamification import mirror
 from services.gamification.activity import STATE, recompute
@@ -18,7 +18,7 @@ from services.gamification.ratelimit import Blocked
 from services.gamification.streaks import Run, reference_day, today
 from services.gamification.sync import sync_players
 from shared.auth import Principal
-from shared.db import isoformat_z, utcnow
+from shared.db import UTCDateTime, isoformat_z, utcnow
 from shared.errors import Problem
 
 P, T, SE, D = Player.__table__, Total.__table__, Season.__table__, ActivityDay.__table__
@@ -26,22 +26,20 @@ PROFILE = ("cohort_id", "display_name", "leetcode_username", "timezone")
 MAX_DAYS = 366
 
 
-def _season_points():
-    """The player's points in the active season of their cohort (0 when there is none)."""
-    now = utcnow()
-    return (select(T.c.points).join(SE, SE.c.id == T.c.season_id).where(
-        T.c.user_id == P.c.user_id, T.c.season_id != OVERALL, SE.c.starts_at <= now,
-        SE.c.ends_at > now, or_(SE.c.cohort_id.is_(None), SE.c.cohort_id == P.c.cohort_id))
-        .limit(1).scalar_subquery())
-
-
-def _view():
-    total = select(T.c.points).where(T.c.user_id == P.c.user_id, T.c.season_id == OVERALL) \
-        .scalar_subquery()
-    return select(P.c.user_id, P.c.cohort_id, P.c.display_name, P.c.leetcode_username,
-                  P.c.timezone, P.c.run_length, P.c.longest, P.c.last_active_date,
-                  P.c.synced_at, P.c.sync_at, P.c.sync_ok, P.c.sync_error,
-                  _season_points().label("season_points"), total.label("total_points"))
+# The player's points in the active season of their cohort (0 when there is none).
+SEASON_POINTS = (select(T.c.points).join(SE, SE.c.id == T.c.season_id).where(
+    T.c.user_id == P.c.user_id, T.c.season_id != OVERALL,
+    SE.c.starts_at <= bindparam("now", type_=UTCDateTime()), SE.c.ends_at > bindparam("now"),
+    or_(SE.c.cohort_id.is_(None), SE.c.cohort_id == P.c.cohort_id)).limit(1).scalar_subquery())
+TOTAL_POINTS = select(T.c.points).where(T.c.user_id == P.c.user_id,
+                                        T.c.season_id == OVERALL).scalar_subquery()
+# A player as the API shows them; built once, a request binds `now` and the ids.
+VIEW = select(P.c.user_id, P.c.cohort_id, P.c.display_name, P.c.leetcode_username,
+              P.c.timezone, P.c.run_length, P.c.longest, P.c.last_active_date, P.c.synced_at,
+              P.c.sync_at, P.c.sync_ok, P.c.sync_error, SEASON_POINTS.label("season_points"),
+              TOTAL_POINTS.label("total_points"))
+VIEW_ONE = VIEW.where(P.c.user_id == bindparam("user_id"))
+VIEW_MANY = VIEW.where(P.c.user_id.in_(bindparam("ids", expanding=True)))
 
 
 def streak_dict(row, now: datetime) -> dict:
@@ -76,7 +74,7 @@ def can_see(principal: Principal, user_id: int, cohort_id: int) -> bool:
 
 def visible_player(principal: Principal, user_id: int):
     """The player's view row; 404 when there is none or the caller may not see it."""
-    row = db.row(_view().where(P.c.user_id == user_id))
+    row = db.fetch_one(VIEW_ONE, {"user_id": user_id, "now": utcnow()})
     if row is None or not can_see(principal, user_id, row.cohort_id):
         raise Problem(404, f"There is no player {user_id} you can see.")
     return row
@@ -93,7 +91,7 @@ def get_streak(*, principal: Principal, user_id: int) -> dict:
 def players_batch(*, user_ids: list[int]) -> dict:
     """Streak and points of many players in one query; unknown ids are absent."""
     now = utcnow()
-    rows = db.rows(_view().where(P.c.user_id.in_(sorted(set(user_ids)))))
+    rows = db.fetch(VIEW_MANY, {"ids": sorted(set(user_ids)), "now": now})
     return {"players": {str(r.user_id): {"streak": streak_dict(r, now), "points": points_dict(r)}
                         for r in rows}}
 

@@ -80,7 +80,7 @@ def insert_within_quota(row: dict):
 
 
 def get_row(file_id: int):
-    return db.row(BY_ID, {"id": file_id})
+    return db.fetch_one(BY_ID, {"id": file_id})
 
 
 def readable(principal: Principal, file_id: int):

@@ -39,6 +39,8 @@ def test_the_rows_of_rows_as_tuples(items):
     assert fetched[0][2].tzinfo is not None
     assert items.fetch(NAMED, {"ids": [], "at": AT}) == []
     assert items.fetch(FIRST) == [(1, "item 1")]  # a bound value the statement holds
+    assert items.fetch_one(FIRST).name == "item 1"
+    assert items.fetch_one(NAMED, {"ids": [], "at": AT}) is None
 
 
 def test_counted_as_a_query(items):
