@@ -272,6 +272,11 @@ class UTCDateTime(TypeDecorator):
             raise ValueError("naive datetime; store UTC-aware values")
         return value if value is None or dialect.name != "sqlite" else value.astimezone(UTC)
 
+    def result_processor(self, dialect, coltype):
+        if dialect.name == "postgresql":  # timestamptz comes back aware: nothing to do a row
+            return None
+        return super().result_processor(dialect, coltype)
+
     def process_result_value(self, value: datetime | None, dialect):
         if value is not None and value.tzinfo is None:
             return value.replace(tzinfo=UTC)
