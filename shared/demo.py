@@ -1,6 +1,8 @@
 """Who the demo data is about: students 1..N in cohorts of 25, a mentor per cohort, and one
 admin above them all. Every service's seed uses these, so the demo users line up."""
 
+from dataclasses import dataclass
+
 import click
 from flask.cli import with_appcontext
 
@@ -35,6 +37,24 @@ def mentor_of(cohort_id: int) -> int:
 
 
 DEMO_MENTOR_ID = mentor_of(cohort_of(DEMO_STUDENT_ID))
+
+
+@dataclass
+class SeedReport:
+    """What a seeding run created and deleted (or, in a dry run, would): "<service>: created
+    <n> <what>"."""
+
+    service: str
+    what: str = ""
+    created: int = 0
+    deleted: int = 0
+    dry_run: bool = False
+
+    def __str__(self) -> str:
+        verb = "would create" if self.dry_run else "created"
+        deleted = f", {'would delete' if self.dry_run else 'deleted'} {self.deleted}"
+        return (f"{self.service}: {verb} {f'{self.created} {self.what}'.rstrip()}"
+                + (deleted if self.deleted else ""))
 
 
 def seed_command(seed_demo, summary: str, *options) -> click.Command:

@@ -1,7 +1,6 @@
 """Demo notifications (the original team's create_test_users): bulk, idempotent, realistic."""
 
 import random
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import click
@@ -11,7 +10,7 @@ from services.notifications import counts, service
 from services.notifications.db import db
 from services.notifications.models import Notification
 from shared.db import utcnow
-from shared.demo import DEFAULT_STUDENTS, DEMO_ADMIN_ID, seed_command, student_ids
+from shared.demo import DEFAULT_STUDENTS, DEMO_ADMIN_ID, SeedReport, seed_command, student_ids
 from shared.locks import command_lock
 
 # Seeded rows carry dedupe keys "demo:<n>": a second run inserts nothing, --reset finds them.
@@ -44,20 +43,6 @@ TEMPLATES = (
      "The platform is read-only for about ten minutes.", ""),
 )
 ADMIN_TEMPLATES = tuple(t for t in TEMPLATES if t[1] in ("system", "season"))
-
-
-@dataclass
-class SeedReport:
-    """What a seeding run did (or, in a dry run, would do)."""
-
-    created: int = 0
-    deleted: int = 0
-    dry_run: bool = False
-
-    def __str__(self) -> str:
-        verb = "would create" if self.dry_run else "created"
-        deleted = f", {'would delete' if self.dry_run else 'deleted'} {self.deleted}"
-        return f"notifications: {verb} {self.created}" + (deleted if self.deleted else "")
 
 
 def _rows_for(user_id: int, per_student: int, now: datetime, templates=TEMPLATES) -> list[dict]:
@@ -117,7 +102,7 @@ def seed_demo(students: int = DEFAULT_STUDENTS, per_student: int = DEFAULT_PER_S
     Idempotent: a row already seeded is skipped. `reset` deletes every demo row first.
     Raises AlreadyRunning when another copy is seeding.
     """
-    report = SeedReport(dry_run=dry_run)
+    report = SeedReport("notifications", dry_run=dry_run)
     total = (students + 1) * per_student
     with command_lock(db, "seed-demo"):
         demo = Notification.dedupe_key.like(f"{DEMO_KEY}%")

@@ -2,7 +2,6 @@
 
 import hashlib
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -12,27 +11,13 @@ from services.storage.avatars import avatar_png
 from services.storage.db import db
 from services.storage.models import READY
 from shared.db import utcnow
-from shared.demo import DEFAULT_STUDENTS, cohort_of, seed_command, student_ids
+from shared.demo import DEFAULT_STUDENTS, SeedReport, cohort_of, seed_command, student_ids
 from shared.locks import command_lock
 
 FILES = service.FILES
 DEMO_PREFIX = "avatar/demo/"  # demo keys: a second run finds them, --reset removes them
 BATCH = 1000
 WRITERS = 8  # objects written at once: each waits on its fsync (or on S3) most of the time
-
-
-@dataclass
-class SeedReport:
-    """What a seeding run did (or, in a dry run, would do)."""
-
-    created: int = 0
-    deleted: int = 0
-    dry_run: bool = False
-
-    def __str__(self) -> str:
-        verb = "would create" if self.dry_run else "created"
-        deleted = f", {'would delete' if self.dry_run else 'deleted'} {self.deleted}"
-        return f"storage: {verb} {self.created} avatars" + (deleted if self.deleted else "")
 
 
 def demo_key(student_id: int) -> str:
@@ -77,7 +62,7 @@ def seed_demo(students: int = DEFAULT_STUDENTS, *, reset: bool = False, dry_run:
               log=None) -> SeedReport:
     """Give demo students 1..N an avatar each. Raises AlreadyRunning when another copy is
     seeding."""
-    report = SeedReport(dry_run=dry_run)
+    report = SeedReport("storage", "avatars", dry_run=dry_run)
     with command_lock(db, "seed-demo-storage"):
         demo = FILES.c.key.like(f"{DEMO_PREFIX}%")
         if reset:
