@@ -6,10 +6,6 @@ import subprocess
 import threading
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
-
-from shared.observability import count_queries
-from tests.support.proxy import Proxy
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
@@ -102,35 +98,3 @@ def copy_seconds(source: Path, target: Path, sync: bool) -> float:
     seconds = time.perf_counter() - started
     target.unlink()
     return seconds
-
-
-def in_process(make_app, database_url: str, requests: list[tuple[str, dict]],
-               repeat: int) -> dict:
-    """Per request, in this process: CPU microseconds, and PostgreSQL round trips counted by
-    a proxy between the app (`make_app(url)`) and the server, and statements."""
-    parts = urlsplit(database_url)
-    proxy = Proxy((parts.hostname, parts.port or 5432))
-    try:
-        app = make_app(proxy.url_for(database_url))
-        client = app.test_client()
-        results = {}
-        for label, (path, headers) in zip(LABELS, requests, strict=True):
-            client.get(path, headers=headers)  # warm: the pool's connection, the token
-            with proxy.counting() as trips, count_queries() as stats:
-                cpu = time.process_time()
-                for _ in range(repeat):
-                    answer = client.get(path, headers=headers)
-                cpu = time.process_time() - cpu
-            if answer.status_code >= 400:
-                raise RuntimeError(f"{path}: {answer.status_code} {answer.get_data()[:200]}")
-            results[label] = {"cpu_us": round(cpu / repeat * 1e6),
-                              "round_trips": round(trips() / repeat, 2),
-                              "statements": round(stats.count / repeat, 2)}
-        with app.app_context():
-            app.extensions["sqlalchemy"].engine.dispose()
-        return results
-    finally:
-        proxy.close()
-
-
-LABELS = ("metadata", "list", "content")

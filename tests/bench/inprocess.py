@@ -13,7 +13,10 @@ from dataclasses import dataclass, field
 
 from werkzeug.test import EnvironBuilder
 
+from shared.observability import count_queries
 from tests.support.proxy import proxy_to
+
+WARMUP = 30  # requests of each call before it is measured
 
 
 @dataclass
@@ -53,8 +56,8 @@ def _call(app, environ: dict, expect: int) -> None:
 
 
 def measure(app, calls: list[Call], database, cache, repeat: int = 300,
-            warmup: int = 30) -> list[dict]:
-    """A row per call: CPU µs a request, and round trips a request to each server."""
+            warmup: int = WARMUP) -> list[dict]:
+    """A row per call: CPU µs a request, statements, and round trips to each server."""
     rows = []
     for call in calls:
         target = call.app or app
@@ -65,12 +68,14 @@ def measure(app, calls: list[Call], database, cache, repeat: int = 300,
         environs = [EnvironBuilder(**call.request(warmup + i)).get_environ()
                     for i in range(repeat)]
         database_start, cache_start = database.round_trips, cache.round_trips if cache else 0
-        started = time.process_time()
-        for environ in environs:
-            _call(target, environ, call.expect)
-        cpu = (time.process_time() - started) / repeat
+        with count_queries() as statements:
+            started = time.process_time()
+            for environ in environs:
+                _call(target, environ, call.expect)
+            cpu = (time.process_time() - started) / repeat
         rows.append({
             "name": call.name, "cpu_us": round(cpu * 1e6),
+            "statements": round(statements.count / repeat, 2),
             "postgres": round((database.round_trips - database_start) / repeat, 2),
             "redis": round((cache.round_trips - cache_start) / repeat, 2) if cache else 0,
         })

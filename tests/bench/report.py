@@ -93,11 +93,11 @@ def markdown(report: dict) -> str:
 
 
 def inprocess_table(rows: list[dict]) -> str:
-    """Markdown: each endpoint's CPU and round trips a request."""
-    lines = ["| endpoint | CPU µs a request | PostgreSQL round trips | Redis round trips |",
-             "|---|---|---|---|"]
-    lines += [f"| {r['name']} | {r['cpu_us']:,} | {r['postgres']:g} | {r['redis']:g} |"
-              for r in rows]
+    """Markdown: each endpoint's CPU, statements and round trips a request."""
+    lines = ["| endpoint | CPU µs a request | statements | PostgreSQL round trips | "
+             "Redis round trips |", "|---|---|---|---|---|"]
+    lines += [f"| {r['name']} | {r['cpu_us']:,} | {r['statements']:g} | {r['postgres']:g} | "
+              f"{r['redis']:g} |" for r in rows]
     return "\n".join(lines)
 
 

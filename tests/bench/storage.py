@@ -10,6 +10,7 @@ The report goes to OUT/storage-<name>.md and .json.
 """
 
 import argparse
+import io
 import json
 import os
 import secrets
@@ -25,13 +26,15 @@ from flask_migrate import upgrade
 
 from cohort.stack import Stack
 from services.storage import create_app
+from services.storage.avatars import avatar_png
 from services.storage.seed import seed_demo
 from shared.auth import mint_token
 from shared.config import VAR_DIR
 from shared.demo import cohort_of
-from tests.bench import report, wrk
+from tests.bench import inprocess, report, wrk
 from tests.bench.dataset import drop_database, recreate_database
-from tests.bench.files import PeakMemory, copy_seconds, curl_upload, in_process, make_file
+from tests.bench.files import PeakMemory, copy_seconds, curl_upload, make_file
+from tests.bench.inprocess import WARMUP, Call, proxied
 from tests.bench.stacks import BASELINE_APP, gateway_env
 from tests.support.servers import POSTGRES_URL
 
@@ -130,16 +133,63 @@ def run(args) -> dict:
             results["download"] = download(stack, args, work, files, token)
             results["upload"] = upload(stack, args, work, files, token)
             results["metadata"] = metadata(stack, baseline, args, work, token)
-        results["in_process"] = in_process(
-            lambda url: create_app({**config, "DATABASE_URL": url}), args.database_url,
-            [(f"/api/storage/files/{_avatar(1)}", _auth(token(1))),
-             ("/api/storage/files?limit=20", _auth(token(1))),
-             (f"/api/storage/files/{_avatar(1)}/content", _auth(token(1)))], args.repeat)
+        results["in_process"] = in_process(config, args, _auth(token(1)))
     finally:
         drop_database(args.database_url)
         shutil.rmtree(work, ignore_errors=True)
     write(results, out, args.name)
     return results
+
+
+def in_process(config: dict, args, owner: dict) -> list[dict]:
+    """Every endpoint in this process (tests/bench/inprocess.py): CPU, statements and
+    PostgreSQL round trips a request, as the owner of avatar 1."""
+    png = avatar_png(1)
+    with proxied(args.database_url, None) as (database, via, _, _):
+        app = create_app({**config, "DATABASE_URL": via})
+        client = app.test_client()
+        count = args.repeat + WARMUP
+        doomed, announced = [], []
+
+        def upload(i: int) -> dict:
+            return {"path": "/api/storage/files", "method": "POST", "headers": owner,
+                    "data": {"purpose": "submission", "file": (io.BytesIO(png), "work.png")}}
+
+        def announce(i: int) -> dict:
+            return {"path": "/api/storage/uploads", "method": "POST", "headers": owner,
+                    "json": {"name": "work.png", "size": len(png), "purpose": "submission"}}
+
+        def uploaded():
+            doomed[:] = [client.open(**upload(i)).json["id"] for i in range(count)]
+
+        def sent():
+            announced.clear()
+            for i in range(count):
+                target = client.open(**announce(i)).json
+                form = {**target["fields"], "file": (io.BytesIO(png), "work.png")}
+                client.post(target["url"], data=form, content_type="multipart/form-data")
+                announced.append(target["file_id"])
+
+        avatar = f"/api/storage/files/{_avatar(1)}"
+        calls = [
+            Call("metadata", lambda i: {"path": avatar, "headers": owner}),
+            Call("list (20)", lambda i: {"path": "/api/storage/files?limit=20",
+                                         "headers": owner}),
+            Call("content", lambda i: {"path": f"{avatar}/content", "headers": owner}),
+            Call(f"upload, {len(png):,} bytes (multipart)", upload, expect=201),
+            Call("delete", lambda i: {"path": f"/api/storage/files/{doomed[i]}",
+                                      "method": "DELETE", "headers": owner},
+                 expect=204, before=uploaded),
+            Call("direct upload, announce", announce, expect=201),
+            Call("direct upload, complete", lambda i: {
+                "path": f"/api/storage/uploads/{announced[i]}/complete", "method": "POST",
+                "headers": owner}, before=sent),
+        ]
+        try:
+            return inprocess.measure(app, calls, database, None, repeat=args.repeat)
+        finally:
+            with app.app_context():
+                app.extensions["sqlalchemy"].engine.dispose()
 
 
 def _auth(token: str) -> dict:
@@ -244,8 +294,7 @@ def write(results: dict, out: Path, name: str) -> None:
         f"(peak {u['worker_peak_rss_mb']} MB) |",
         *(f"| {r['name']}: req/s, ratio to baseline, p99 | {r['rps']:,.0f}, {r['ratio']}, "
           f"{r['p99_ms']:.2f} ms |" for r in results["metadata"]),
-        *(f"| in process, {k}: CPU, round trips, statements | {v['cpu_us']} µs, "
-          f"{v['round_trips']}, {v['statements']} |" for k, v in results["in_process"].items()),
+        "", report.inprocess_table(results["in_process"]),
         "", f"```\n{results['command']}\n```", "",
     ]
     (out / f"storage-{name}.md").write_text("\n".join(lines))

@@ -32,6 +32,8 @@ def test_quick_storage_benchmark(tmp_path):
     assert upload["worker_rss_growth_mb"] < 32
     assert [r["name"] for r in results["metadata"]] == ["metadata", "list"]
     assert all(r["errors"] == 0 and r["requests"] for r in results["metadata"])
-    for route in ("metadata", "list", "content"):
-        assert results["in_process"][route]["statements"] == 1
+    endpoints = {r["name"]: r for r in results["in_process"]}
+    for route in ("metadata", "list (20)", "content"):
+        assert endpoints[route]["statements"] == endpoints[route]["postgres"] == 1
+    assert len(endpoints) == 7
     assert (tmp_path / "storage-quick.md").exists() and (tmp_path / "storage-quick.json").exists()
