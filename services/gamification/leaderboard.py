@@ -11,7 +11,7 @@ from flask import after_this_request, current_app
 from sqlalchemy import and_, bindparam, or_, select, text
 
 from services.gamification import mirror
-from services.gamification.models import Board, Season
+from services.gamification.models import Board, Player, Season
 from services.gamification.seasons import COLUMNS, season_dict
 from services.gamification.streaks import Run, reference_day
 from shared.db import utcnow
@@ -29,6 +29,20 @@ CURRENT = SEASON.where(or_(SE.c.cohort_id == bindparam("cohort"), SE.c.cohort_id
                        SE.c.starts_at <= bindparam("now"), SE.c.ends_at > bindparam("now")) \
     .order_by(SE.c.starts_at.desc()).limit(1)
 BY_ID = SEASON.where(SE.c.id == bindparam("season"))
+PL = Player.__table__
+
+
+def _with_players(season):
+    """The season's row once per player of `ids` (the page Redis gave), or once with no
+    player: the board's version and the page's players in one statement."""
+    found = season.subquery()
+    return select(found, PL.c.user_id, PL.c.display_name, PL.c.timezone, PL.c.run_length,
+                  PL.c.last_active_date, PL.c.synced_at, PL.c.leetcode_username.is_not(None)
+                  ).select_from(found.outerjoin(PL, PL.c.user_id.in_(
+                      bindparam("ids", expanding=True))))
+
+
+CURRENT_WITH_PLAYERS, BY_ID_WITH_PLAYERS = _with_players(CURRENT), _with_players(BY_ID)
 
 
 def find_season(season: str | int, cohort_id: int, now: datetime):
@@ -48,14 +62,20 @@ def leaderboard(*, cohort_id: int, season: str | int, limit: int, offset: int, a
                 me: int | None) -> dict:
     """The board of a season in a cohort, as the API answers it."""
     now = utcnow()
+    answer = from_copy(cohort_id=cohort_id, season=season, limit=limit, offset=offset,
+                       around=around, me=me, now=now)
+    if answer is not None:
+        return answer
     row = find_season(season, cohort_id, now)
+    board_mirror = mirror.current()
+    if season == "current" and board_mirror is not None:
+        board_mirror.current_seasons[cohort_id] = row[0]
     version, size = row[6], row[7] or 0
     params = {"s": row[0], "c": cohort_id, "limit": limit, "offset": offset, "me": me or 0,
               "span": limit - 1, "k": (limit - 1) // 2, "total": size}
     if row[5]:
         entries, mine = frozen(params, around and me is not None)
     else:
-        board_mirror = mirror.current()
         window = None
         if board_mirror is not None and version is not None:
             window = board_mirror.read(row[0], cohort_id, version, offset=offset, limit=limit,
@@ -66,8 +86,42 @@ def leaderboard(*, cohort_id: int, season: str | int, limit: int, offset: int, a
         entries, mine = from_mirror(window) if window else live(params, around and me)
     players = {r[0]: r for r in db.fetch(PLAYERS, {"ids": [e[1] for e in entries]})} \
         if entries and len(entries[0]) == 3 else None
+    return answer_of(row, cohort_id, entries, players, mine, now)
+
+
+def from_copy(*, cohort_id: int, season: str | int, limit: int, offset: int, around: bool,
+              me: int | None, now: datetime) -> dict | None:
+    """The answer from Redis in one statement (the season, its board's version and the
+    page's players), when Redis holds the board at the version the database has; None
+    otherwise, and the caller answers the long way."""
+    board_mirror = mirror.current()
+    if board_mirror is None:
+        return None
+    guess = season if season != "current" else board_mirror.current_seasons.get(cohort_id)
+    if guess is None:
+        return None
+    window = board_mirror.window(guess, cohort_id, offset=offset, limit=limit, me=me,
+                                 around=around)
+    if window is None:
+        return None
+    entries, mine = from_mirror(window)
+    ids = [e[1] for e in entries]
+    if season == "current":
+        rows = db.fetch(CURRENT_WITH_PLAYERS, {"cohort": cohort_id, "now": now, "ids": ids})
+    else:
+        rows = db.fetch(BY_ID_WITH_PLAYERS, {"cohort": cohort_id, "season": season, "ids": ids})
+    row = rows[0] if rows else None
+    if (row is None or row[0] != guess or row[2] not in (None, cohort_id) or row[5]
+            or row[6] != int(window[0])):
+        return None
+    count_cache(current_app.name, "leaderboard", "hit")
+    players = {r[8]: r for r in rows if r[8] is not None}
+    return answer_of(row, cohort_id, entries, players, mine, now)
+
+
+def answer_of(row, cohort_id: int, entries: list, players: dict | None, mine, now) -> dict:
     days = ReferenceDays(now)
-    return {"season": season_dict(row, now), "cohort_id": cohort_id, "total": size,
+    return {"season": season_dict(row, now), "cohort_id": cohort_id, "total": row[7] or 0,
             "entries": [entry(e, players, days) for e in entries], "me": mine}
 
 

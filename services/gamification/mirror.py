@@ -106,6 +106,9 @@ class Mirror:
         self.writer = redis.Redis.from_url(url, **{**options, "socket_timeout": 5.0})
         self.retry_after = retry_after
         self.down_until = 0.0
+        # The season "current" was last, per cohort: where to look before the database has
+        # said. Only a guess: the statement that reads the page's players checks it.
+        self.current_seasons: dict[int, int] = {}
         self._follow = self.client.register_script(FOLLOW)
         self._read = self.client.register_script(READ)
         self._install = self.writer.register_script(INSTALL)
@@ -136,17 +139,23 @@ class Mirror:
     def read(self, season_id: int, cohort_id: int, version: int, *, offset: int, limit: int,
              me: int | None, around: bool) -> list | None:
         """The board's window and the caller's place, or None: not current (or Redis down)."""
+        answer = self.window(season_id, cohort_id, offset=offset, limit=limit, me=me,
+                             around=around)
+        return answer if answer is not None and int(answer[0]) == version else None
+
+    def window(self, season_id: int, cohort_id: int, *, offset: int, limit: int,
+               me: int | None, around: bool) -> list | None:
+        """The board's window and the caller's place at whatever version Redis holds (its
+        first element), or None: no complete board there (or Redis down). Served only once
+        the database has said that version is the board's."""
         if not self.usable:
             return None
         try:
-            answer = self._read(keys=keys(season_id, cohort_id), args=[
+            return self._read(keys=keys(season_id, cohort_id), args=[
                 offset, limit, "" if me is None else member(me), "around" if around else ""])
         except redis.RedisError as exc:
             self._failed("read", exc)
             return None
-        if answer is None or int(answer[0]) != version:
-            return None
-        return answer
 
     def rebuild(self, season_id: int, cohort_id: int, version: int, rows) -> bool:
         """Install the board read in one statement at `version`; one rebuild at a time."""
