@@ -47,6 +47,26 @@ def rows_param(conn, rows: list[dict], times: tuple[str, ...] = ()) -> str:
     return json.dumps(rows, separators=(",", ":"))
 
 
+def count_list(conn, expressions: list[str]) -> str:
+    """SQL of one value holding the counts `expressions`, in order (a bigint[], or on SQLite
+    a JSON array), for joined_counts() to read."""
+    inner = ", ".join(expressions)
+    if is_postgres(conn):
+        return f"ARRAY[{inner}]"
+    return f"json_array({inner})"
+
+
+def joined_counts(conn, lists: list[tuple[str, int]]) -> str:
+    """SQL building the JSON array (as text) of the count_list() values `lists` (column,
+    length) one after the other; a NULL list (no row joined) counts as zeros."""
+    if is_postgres(conn):
+        parts = [f"coalesce({column}, array_fill(0::bigint, ARRAY[{length}]))"
+                 for column, length in lists]
+        return f"CAST(array_to_json({' || '.join(parts)}) AS text)"
+    return json_array(conn, [f"coalesce(json_extract({column}, '$[{k}]'), 0)"
+                             for column, length in lists for k in range(length)])
+
+
 def json_array(conn, expressions: list[str]) -> str:
     """SQL building a JSON array (as text) of the expressions' values."""
     inner = ", ".join(expressions)
