@@ -159,7 +159,7 @@ def _students(p: _Pass) -> int:
     if not s.full:
         ids = f"SELECT student_id FROM ({ids}) a WHERE student_id IN :students"
         current += " AND student_id IN :students"
-    weekly = joined_counts(p.conn, [("w.counts", WEEKS), ("r.counts", WEEKS)])
+    weekly = joined_counts([("w.counts", WEEKS), ("r.counts", WEEKS)])
     p.run("DELETE FROM analytics_student_summaries WHERE "
           + _filter("student_id", s.students, "students"))
     return p.run(
@@ -177,7 +177,7 @@ def _cohorts(p: _Pass) -> int:
     s = p.scope
     where = _filter("m.cohort_id", s.cohorts, "cohorts")
     histogram = json_array(p.conn, [f"c.{n}" for n in HIST_NAMES])
-    daily = joined_counts(p.conn, [("ds.counts", DAYS), ("dr.counts", DAYS)])
+    daily = joined_counts([("ds.counts", DAYS), ("dr.counts", DAYS)])
     figures = (
         f"SELECT k.cohort_id, {', '.join(COHORT)} FROM (SELECT DISTINCT "
         f"cohort_id FROM analytics_memberships m WHERE {where}) k "

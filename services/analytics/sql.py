@@ -48,23 +48,17 @@ def rows_param(conn, rows: list[dict], times: tuple[str, ...] = ()) -> str:
 
 
 def count_list(conn, expressions: list[str]) -> str:
-    """SQL of one value holding the counts `expressions`, in order (a bigint[], or on SQLite
-    a JSON array), for joined_counts() to read."""
-    inner = ", ".join(expressions)
+    """SQL of the counts `expressions` as one text, "3,0,1", for joined_counts()."""
     if is_postgres(conn):
-        return f"ARRAY[{inner}]"
-    return f"json_array({inner})"
+        return f"array_to_string(ARRAY[{', '.join(expressions)}], ',')"
+    return " || ',' || ".join(f"({e})" for e in expressions)
 
 
-def joined_counts(conn, lists: list[tuple[str, int]]) -> str:
-    """SQL building the JSON array (as text) of the count_list() values `lists` (column,
+def joined_counts(lists: list[tuple[str, int]]) -> str:
+    """SQL building the JSON array (as text) of the count_list() columns `lists` (column,
     length) one after the other; a NULL list (no row joined) counts as zeros."""
-    if is_postgres(conn):
-        parts = [f"coalesce({column}, array_fill(0::bigint, ARRAY[{length}]))"
-                 for column, length in lists]
-        return f"CAST(array_to_json({' || '.join(parts)}) AS text)"
-    return json_array(conn, [f"coalesce(json_extract({column}, '$[{k}]'), 0)"
-                             for column, length in lists for k in range(length)])
+    parts = [f"coalesce({column}, '{','.join(['0'] * length)}')" for column, length in lists]
+    return "'[' || " + " || ',' || ".join(parts) + " || ']'"
 
 
 def json_array(conn, expressions: list[str]) -> str:
