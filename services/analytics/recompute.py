@@ -253,6 +253,9 @@ def recompute(*, cohort: int | None = None, full: bool = False, dry_run: bool = 
             # expressions, unoptimised: optimising a statement's dozens of expressions costs
             # more than it saves, except in the all-time pass (see _stage).
             conn.execute(text("SET LOCAL work_mem = '256MB'"))
+            # The leader only gathers: running a branch of the windows' Parallel Append
+            # itself, it would leave the workers waiting on full queues of finished rows.
+            conn.execute(text("SET LOCAL parallel_leader_participation = off"))
             conn.execute(text("SET LOCAL jit = on"))
             conn.execute(text(f"SET LOCAL jit_inline_above_cost = {_NEVER}"))
             conn.execute(text(f"SET LOCAL jit_optimize_above_cost = {_NEVER}"))
