@@ -52,7 +52,10 @@ def week_label(start: datetime | date) -> str:
     return f"{year}-W{week:02d}"
 
 
-def _counts(column: str, prefix: str, count: int) -> list[str]:
+def window_counts(column: str, prefix: str) -> list[str]:
+    """Per window, oldest first: how many rows have `column` in it (prefix "w": the 12
+    weeks, "d": the 30 days)."""
+    count = WEEKS if prefix == "w" else DAYS
     return [f"count(*) FILTER (WHERE {column} >= :{prefix}{k} AND {column} < :{prefix}{k + 1})"
             for k in range(count)]
 
@@ -72,10 +75,10 @@ HISTOGRAM = [f"count(*) FILTER (WHERE s.latest_score / 10 = {i}) AS h{i}"
              for i in range(BUCKETS - 1)] + [
     f"count(*) FILTER (WHERE s.latest_score >= {10 * (BUCKETS - 1)}) AS h{BUCKETS - 1}"]
 HIST_NAMES = [f"h{i}" for i in range(BUCKETS)]
-WEEK_SUBMISSIONS = [f"{c} AS ws{k}" for k, c in enumerate(_counts("s.created_at", "w", WEEKS))]
-WEEK_REVIEWS = [f"{c} AS wr{k}" for k, c in enumerate(_counts("r.reviewed_at", "w", WEEKS))]
-DAY_SUBMISSIONS = [f"{c} AS ds{k}" for k, c in enumerate(_counts("s.created_at", "d", DAYS))]
-DAY_REVIEWS = [f"{c} AS dr{k}" for k, c in enumerate(_counts("r.reviewed_at", "d", DAYS))]
+WEEK_SUBMISSIONS = [f"{c} AS ws{k}" for k, c in enumerate(window_counts("s.created_at", "w"))]
+WEEK_REVIEWS = [f"{c} AS wr{k}" for k, c in enumerate(window_counts("r.reviewed_at", "w"))]
+DAY_SUBMISSIONS = [f"{c} AS ds{k}" for k, c in enumerate(window_counts("s.created_at", "d"))]
+DAY_REVIEWS = [f"{c} AS dr{k}" for k, c in enumerate(window_counts("r.reviewed_at", "d"))]
 
 
 def names(prefix: str, count: int) -> list[str]:

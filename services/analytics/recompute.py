@@ -6,6 +6,7 @@ ones at once. The run is recorded in the same transaction.
 """
 
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -15,26 +16,28 @@ from services.analytics import scope as scopes
 from services.analytics.db import db
 from services.analytics.figures import (
     COHORT,
-    DAY_REVIEWS,
-    DAY_SUBMISSIONS,
     DAYS,
     ENROLLED,
     HIST_NAMES,
-    WEEK_REVIEWS,
-    WEEK_SUBMISSIONS,
     WEEKS,
     Windows,
-    names,
     owned_reviews,
     queue,
     review_hours,
     student_totals,
+    window_counts,
 )
-from services.analytics.sql import duration, is_postgres, json_array, time_param
+from services.analytics.sql import (
+    count_list,
+    duration,
+    is_postgres,
+    joined_counts,
+    json_array,
+    time_param,
+)
 from shared.db import utcnow
 
-TEMP = ("analytics_tmp_s", "analytics_tmp_ws", "analytics_tmp_wr", "analytics_tmp_ds",
-        "analytics_tmp_dr", "analytics_tmp_p", "analytics_tmp_r7")
+TEMP = ("analytics_tmp_s", "analytics_tmp_w", "analytics_tmp_p", "analytics_tmp_r7")
 
 
 @dataclass
@@ -84,33 +87,66 @@ class _Pass:
         self.run(f"CREATE TEMP TABLE {name} AS {select}", f"staged {name}")
 
 
+_NEVER = -1  # a jit_*_above_cost that no statement reaches
+
+
+@contextmanager
+def _optimised_jit(conn):
+    """Inlined and optimised JIT for one statement that reads millions of rows: its 16
+    aggregates run over every submission, so the compilation pays for itself several times."""
+    if not is_postgres(conn):
+        yield
+        return
+    for setting in ("jit_inline_above_cost", "jit_optimize_above_cost"):
+        conn.execute(text(f"SET LOCAL {setting} = 0"))
+    yield
+    for setting in ("jit_inline_above_cost", "jit_optimize_above_cost"):
+        conn.execute(text(f"SET LOCAL {setting} = {_NEVER}"))
+
+
 def _stage(p: _Pass) -> None:
     """The passes over the facts, each grouped small: all-time totals per student (one
     GROUP BY over every submission), then the recent windows, which BRIN indexes on the
     times keep to the recent part of each table."""
     s = p.scope
     students = _filter("s.student_id", s.students, "students")
-    scoped = None if s.full else "IN :students"
-    p.temp("analytics_tmp_s", student_totals(students, weeks=False))
-    p.temp("analytics_tmp_ws", f"SELECT s.student_id, {', '.join(WEEK_SUBMISSIONS)} "
-           "FROM analytics_submissions s WHERE s.created_at >= :w0 "
-           f"AND {students} GROUP BY s.student_id")
-    p.temp("analytics_tmp_wr", f"SELECT r.student_id, {', '.join(WEEK_REVIEWS)} "
-           f"FROM {owned_reviews(':w0', scoped)} r GROUP BY r.student_id")
-    cohorts = _filter("m.cohort_id", s.cohorts, "cohorts")
-    members = f"JOIN analytics_memberships m ON m.status = {ENROLLED} AND m.student_id = "
-    p.temp("analytics_tmp_ds", f"SELECT m.cohort_id, {', '.join(DAY_SUBMISSIONS)} "
-           f"FROM analytics_submissions s {members}s.student_id WHERE s.created_at >= :d0 "
-           f"AND {cohorts} AND {students} GROUP BY m.cohort_id")
-    p.temp("analytics_tmp_dr", f"SELECT m.cohort_id, {', '.join(DAY_REVIEWS)} "
-           f"FROM {owned_reviews(':d0', scoped)} r {members}r.student_id WHERE {cohorts} "
-           "GROUP BY m.cohort_id")
+    with _optimised_jit(p.conn):
+        p.temp("analytics_tmp_s", student_totals(students, weeks=False))
+    # The recent windows, one statement: its four branches are independent aggregations,
+    # which PostgreSQL runs side by side in parallel workers (a Parallel Append).
+    p.temp("analytics_tmp_w", " UNION ALL ".join(_windows(p)))
     p.temp("analytics_tmp_p", review_hours(
         _filter("s.first_mentor_id", s.mentors, "mentors"),
         duration(p.conn, "s.first_reviewed_at", "s.created_at")))
     p.temp("analytics_tmp_r7", "SELECT r.mentor_id, count(*) AS reviews FROM analytics_reviews r "
            f"WHERE r.reviewed_at >= :a7 AND {_filter('r.mentor_id', s.mentors, 'mentors')} "
            "GROUP BY r.mentor_id")
+
+
+def _windows(p: _Pass) -> list[str]:
+    """Counts per recent window, one row per (kind, id): weeks of submissions ("ws") and of
+    reviews ("wr") per student, days of each ("ds", "dr") per cohort."""
+    s = p.scope
+    students = _filter("s.student_id", s.students, "students")
+    scoped = None if s.full else "IN :students"
+    cohorts = _filter("m.cohort_id", s.cohorts, "cohorts")
+    members = f"JOIN analytics_memberships m ON m.status = {ENROLLED} AND m.student_id = "
+
+    def counts(kind: str, key: str, column: str, prefix: str, rest: str) -> str:
+        values = count_list(p.conn, window_counts(column, prefix))
+        return f"SELECT '{kind}' AS kind, {key} AS id, {values} AS counts {rest} GROUP BY {key}"
+
+    return [
+        counts("ws", "s.student_id", "s.created_at", "w",
+               f"FROM analytics_submissions s WHERE s.created_at >= :w0 AND {students}"),
+        counts("wr", "r.student_id", "r.reviewed_at", "w",
+               f"FROM {owned_reviews(':w0', scoped)} r"),
+        counts("ds", "m.cohort_id", "s.created_at", "d",
+               f"FROM analytics_submissions s {members}s.student_id "
+               f"WHERE s.created_at >= :d0 AND {cohorts} AND {students}"),
+        counts("dr", "m.cohort_id", "r.reviewed_at", "d",
+               f"FROM {owned_reviews(':d0', scoped)} r {members}r.student_id WHERE {cohorts}"),
+    ]
 
 
 def _students(p: _Pass) -> int:
@@ -123,8 +159,7 @@ def _students(p: _Pass) -> int:
     if not s.full:
         ids = f"SELECT student_id FROM ({ids}) a WHERE student_id IN :students"
         current += " AND student_id IN :students"
-    weekly = json_array(p.conn, [f"coalesce(w.{n}, 0)" for n in names("ws", WEEKS)]
-                        + [f"coalesce(r.{n}, 0)" for n in names("wr", WEEKS)])
+    weekly = joined_counts([("w.counts", WEEKS), ("r.counts", WEEKS)])
     p.run("DELETE FROM analytics_student_summaries WHERE "
           + _filter("student_id", s.students, "students"))
     return p.run(
@@ -134,16 +169,15 @@ def _students(p: _Pass) -> int:
         f"coalesce(t.approved, 0), coalesce(t.score_sum, 0), t.last_at, {weekly}, :now "
         f"FROM ({ids}) i LEFT JOIN ({current}) c ON c.student_id = i.student_id AND c.rn = 1 "
         "LEFT JOIN analytics_tmp_s t ON t.student_id = i.student_id "
-        "LEFT JOIN analytics_tmp_ws w ON w.student_id = i.student_id "
-        "LEFT JOIN analytics_tmp_wr r ON r.student_id = i.student_id", "student summaries")
+        "LEFT JOIN analytics_tmp_w w ON w.kind = 'ws' AND w.id = i.student_id "
+        "LEFT JOIN analytics_tmp_w r ON r.kind = 'wr' AND r.id = i.student_id", "student summaries")
 
 
 def _cohorts(p: _Pass) -> int:
     s = p.scope
     where = _filter("m.cohort_id", s.cohorts, "cohorts")
     histogram = json_array(p.conn, [f"c.{n}" for n in HIST_NAMES])
-    daily = json_array(p.conn, [f"coalesce(ds.{n}, 0)" for n in names("ds", DAYS)]
-                       + [f"coalesce(dr.{n}, 0)" for n in names("dr", DAYS)])
+    daily = joined_counts([("ds.counts", DAYS), ("dr.counts", DAYS)])
     figures = (
         f"SELECT k.cohort_id, {', '.join(COHORT)} FROM (SELECT DISTINCT "
         f"cohort_id FROM analytics_memberships m WHERE {where}) k "
@@ -156,8 +190,10 @@ def _cohorts(p: _Pass) -> int:
         "submissions, reviewed, approved, score_sum, histogram, oldest_pending_at, daily, "
         "computed_at) SELECT c.cohort_id, c.students, c.active, c.submissions, c.reviewed, "
         f"c.approved, c.score_sum, {histogram}, c.oldest_pending, {daily}, :now "
-        f"FROM ({figures}) c LEFT JOIN analytics_tmp_ds ds ON ds.cohort_id = c.cohort_id "
-        "LEFT JOIN analytics_tmp_dr dr ON dr.cohort_id = c.cohort_id", "cohort summaries")
+        f"FROM ({figures}) c "
+        "LEFT JOIN analytics_tmp_w ds ON ds.kind = 'ds' AND ds.id = c.cohort_id "
+        "LEFT JOIN analytics_tmp_w dr ON dr.kind = 'dr' AND dr.id = c.cohort_id",
+        "cohort summaries")
 
 
 def _mentors(p: _Pass) -> int:
@@ -213,10 +249,16 @@ def recompute(*, cohort: int | None = None, full: bool = False, dry_run: bool = 
     options = {"isolation_level": "REPEATABLE READ"} if engine.dialect.name == "postgresql" else {}
     with engine.connect().execution_options(**options) as conn, conn.begin():
         if is_postgres(conn):
-            # Hash aggregates of every student in memory; no JIT: compiling each statement's
-            # dozens of expressions costs more than it saves on a few million rows.
+            # Hash aggregates of every student in memory. JIT compiles the passes' filter
+            # expressions, unoptimised: optimising a statement's dozens of expressions costs
+            # more than it saves, except in the all-time pass (see _stage).
             conn.execute(text("SET LOCAL work_mem = '256MB'"))
-            conn.execute(text("SET LOCAL jit = off"))
+            # The leader only gathers: running a branch of the windows' Parallel Append
+            # itself, it would leave the workers waiting on full queues of finished rows.
+            conn.execute(text("SET LOCAL parallel_leader_participation = off"))
+            conn.execute(text("SET LOCAL jit = on"))
+            conn.execute(text(f"SET LOCAL jit_inline_above_cost = {_NEVER}"))
+            conn.execute(text(f"SET LOCAL jit_optimize_above_cost = {_NEVER}"))
         _drop_temp(conn)
         p = _Pass(conn, scope, Windows(now), log)
         _stage(p)

@@ -47,6 +47,20 @@ def rows_param(conn, rows: list[dict], times: tuple[str, ...] = ()) -> str:
     return json.dumps(rows, separators=(",", ":"))
 
 
+def count_list(conn, expressions: list[str]) -> str:
+    """SQL of the counts `expressions` as one text, "3,0,1", for joined_counts()."""
+    if is_postgres(conn):
+        return f"array_to_string(ARRAY[{', '.join(expressions)}], ',')"
+    return " || ',' || ".join(f"({e})" for e in expressions)
+
+
+def joined_counts(lists: list[tuple[str, int]]) -> str:
+    """SQL building the JSON array (as text) of the count_list() columns `lists` (column,
+    length) one after the other; a NULL list (no row joined) counts as zeros."""
+    parts = [f"coalesce({column}, '{','.join(['0'] * length)}')" for column, length in lists]
+    return "'[' || " + " || ',' || ".join(parts) + " || ']'"
+
+
 def json_array(conn, expressions: list[str]) -> str:
     """SQL building a JSON array (as text) of the expressions' values."""
     inner = ", ".join(expressions)
