@@ -191,23 +191,11 @@ def live(params: dict, around_me):
     above_top = next((r[3] for r in rows if r[0] == 2), 0) or 0
     window.sort(key=lambda r: (-r[1], r[0]))
     ranks = rank_of({r[1] for r in window}, buckets, above_top)
-    if around_me:
-        window = choose(window, params["me"], params["limit"])
     entries = [(ranks[r[1]], r[0], r[1], *r[2:]) for r in window]
     mine = None
     if me_row is not None:
         mine = me_dict(me_row[3] + 1, me_row[2], buckets.get(me_row[2], 1))
     return entries, mine
-
-
-def choose(rows, me: int, limit: int):
-    """The `limit` rows around the caller: ⌊(limit-1)/2⌋ before, shifted at either end."""
-    at = next(i for i, r in enumerate(rows) if r[0] == me)
-    before = (limit - 1) // 2
-    after = limit - 1 - before
-    missing_after = max(0, after - (len(rows) - 1 - at))
-    start = max(0, at - before - missing_after)
-    return rows[start:start + limit]
 
 
 def frozen(params: dict, around_me: bool):

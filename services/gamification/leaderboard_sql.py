@@ -55,17 +55,25 @@ WITH w AS (SELECT user_id, points FROM totals WHERE {board()}
 {ME}
 {LIVE_TAIL}""").columns(*LIVE_TYPES)
 
-# The caller's neighbours: at most `span` players on each side, the nearest first (ties on
-# each side, then the next scores); every score between the farthest two is among them.
+# The caller's neighbours `n`: at most `span` players on each side, the nearest first (ties
+# on each side, then the next scores). Of them, the window `w`: `limit` players in board
+# order, ⌊(limit-1)/2⌋ before the caller, shifted at either end; only they are joined to
+# their players. Every score between the window's best and worst is among them.
 AROUND = text(f"""
 WITH {ME},
-w AS ({_near("t.points = (SELECT points FROM m) AND t.user_id < :me", "t.user_id DESC", ":span")}
+n AS ({_near("t.points = (SELECT points FROM m) AND t.user_id < :me", "t.user_id DESC", ":span")}
       UNION ALL
       {_near("t.points > (SELECT points FROM m)", "t.points, t.user_id DESC", ":span")}
       UNION ALL
       {_near("t.points = (SELECT points FROM m) AND t.user_id >= :me", "t.user_id", ":span + 1")}
       UNION ALL
-      {_near("t.points < (SELECT points FROM m)", "t.points DESC, t.user_id", ":span")})
+      {_near("t.points < (SELECT points FROM m)", "t.points DESC, t.user_id", ":span")}),
+o AS (SELECT user_id, points, row_number() OVER (ORDER BY points DESC, user_id) AS pos FROM n),
+x AS (SELECT CASE WHEN y.start > y.last_start THEN y.last_start ELSE y.start END AS first
+      FROM (SELECT (SELECT pos FROM o WHERE user_id = :me) - :k AS start,
+                   (SELECT count(*) FROM o) - :limit + 1 AS last_start) AS y),
+f AS (SELECT CASE WHEN x.first < 1 THEN 1 ELSE x.first END AS first FROM x),
+w AS (SELECT o.user_id, o.points FROM o JOIN f ON o.pos >= f.first AND o.pos < f.first + :limit)
 {LIVE_TAIL}""").columns(*LIVE_TYPES)
 
 FROZEN_TYPES = [column("part", Integer), column("user_id", BigInteger),
