@@ -71,8 +71,7 @@ def leaderboard(*, cohort_id: int, season: str | int, limit: int, offset: int, a
     if season == "current" and board_mirror is not None:
         board_mirror.current_seasons[cohort_id] = row[0]
     version, size = row[6], row[7] or 0
-    params = {"s": row[0], "c": cohort_id, "limit": limit, "offset": offset, "me": me or 0,
-              "span": limit - 1, "k": (limit - 1) // 2, "total": size}
+    params = statement_params(row[0], cohort_id, limit, offset, me, size)
     if row[5]:
         entries, mine = frozen(params, around and me is not None)
     else:
@@ -87,6 +86,13 @@ def leaderboard(*, cohort_id: int, season: str | int, limit: int, offset: int, a
     players = {r[0]: r for r in db.fetch(PLAYERS, {"ids": [e[1] for e in entries]})} \
         if entries and len(entries[0]) == 3 else None
     return answer_of(row, cohort_id, entries, players, mine, now)
+
+
+def statement_params(season_id: int, cohort_id: int, limit: int, offset: int, me: int | None,
+                     size: int) -> dict:
+    """The parameters of the board's statements (leaderboard_sql)."""
+    return {"s": season_id, "c": cohort_id, "limit": limit, "offset": offset, "me": me or 0,
+            "span": limit - 1, "k": (limit - 1) // 2, "total": size}
 
 
 def from_copy(*, cohort_id: int, season: str | int, limit: int, offset: int, around: bool,

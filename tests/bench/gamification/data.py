@@ -8,6 +8,7 @@ from flask_migrate import upgrade
 from sqlalchemy.dialects.postgresql.psycopg import dialect as psycopg_dialect
 
 from services.gamification import create_app
+from services.gamification.leaderboard import statement_params
 from shared.demo import cohort_of
 from tests.bench.dataset import database_name, drop_database, recreate_database  # noqa: F401
 
@@ -64,7 +65,7 @@ def load(url: str, players: int, synced: int, log=print) -> float:
 def explain(url: str, statement, me: int) -> str:
     """EXPLAIN (ANALYZE, BUFFERS) of one of the SQL path's reads, on the loaded data."""
     sql = str(statement.compile(dialect=psycopg_dialect()))
-    params = {"s": 1, "c": COHORT, "limit": 50, "offset": 0, "me": me, "span": 49}
+    params = statement_params(1, COHORT, limit=50, offset=0, me=me, size=0)
     with psycopg.connect(url) as conn:
         rows = conn.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params).fetchall()
     return "\n".join(r[0] for r in rows)
