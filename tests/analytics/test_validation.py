@@ -3,17 +3,11 @@
 import pytest
 
 from tests.analytics.stream import NOW, event
+from tests.support.problems import assert_problem
 
 EVENTS = "/internal/analytics/events"
 GOOD = event("g1", "submission.created", NOW, submission_id=1, student_id=1, assignment_id=1)
 BIG = 2**63
-
-
-def assert_problem(response, status):
-    assert response.status_code == status, response.data
-    assert response.content_type == "application/problem+json"
-    assert response.json["status"] == status and response.json["detail"]
-    return response.json
 
 
 def bad(**changes):

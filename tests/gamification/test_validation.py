@@ -5,6 +5,8 @@ import json
 
 import pytest
 
+from tests.support.problems import assert_problem
+
 BIG = 2**63
 API, INTERNAL = "/api/gamification", "/internal/gamification"
 TABLES = ("players", "awards", "seasons", "totals", "boards", "activity_days", "outbox")
@@ -30,16 +32,6 @@ SEASON = {"name": "S", "cohort_id": None, "starts_at": "2030-01-01T00:00:00Z",
           "ends_at": "2030-02-01T00:00:00Z"}
 AWARD = {"user_id": 1, "points": 5, "ref": "r1", "reason": "review",
          "occurred_at": "2025-01-01T00:00:00Z"}
-
-
-def assert_problem(response, status, field=None):
-    assert response.status_code == status, response.data
-    assert response.content_type == "application/problem+json"
-    problem = response.json
-    assert problem["status"] == status and problem["title"] and problem["detail"]
-    if field:
-        assert field in problem["errors"], problem
-    return problem
 
 
 @pytest.fixture

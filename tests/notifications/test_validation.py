@@ -4,19 +4,11 @@ import json
 
 import pytest
 
+from tests.support.problems import assert_problem
+
 LIST = "/api/notifications"
 CREATE = "/internal/notifications/"
 GOOD = {"user_ids": [1, 2], "kind": "dashboard", "title": "Season 4 starts Monday"}
-
-
-def assert_problem(response, status, field=None):
-    assert response.status_code == status, response.data
-    assert response.content_type == "application/problem+json"
-    problem = response.json
-    assert problem["status"] == status and problem["title"] and problem["detail"]
-    if field:
-        assert field in problem["errors"], problem
-    return problem
 
 
 @pytest.mark.parametrize(("query", "field"), [
