@@ -99,31 +99,28 @@ class S3Backend(Backend):
         except (BotoCoreError, ClientError) as exc:
             log.warning("could not abort the upload of %s: %s", key, exc)
 
-    def _call(self, action: str, method, **params):
+    def _call(self, action: str, method, *, missing: str | None = None, **params):
+        """`method(**params)`: S3 failing or unreachable is StorageUnavailable, and a key it
+        does not have is Missing(`missing`) when that is given."""
         try:
             return method(**params)
-        except (BotoCoreError, ClientError) as exc:
+        except ClientError as exc:
+            if missing is not None and _not_found(exc):
+                raise Missing(missing) from None
+            raise _unavailable(action, exc) from exc
+        except BotoCoreError as exc:
             raise _unavailable(action, exc) from exc
 
     def size(self, key: str) -> int | None:
         try:
-            return self.client.head_object(Bucket=self.bucket, Key=key)["ContentLength"]
-        except ClientError as exc:
-            if _not_found(exc):
-                return None
-            raise _unavailable("head", exc) from exc
-        except BotoCoreError as exc:
-            raise _unavailable("head", exc) from exc
+            return self._call("head", self.client.head_object, missing=key,
+                              Bucket=self.bucket, Key=key)["ContentLength"]
+        except Missing:
+            return None
 
     def read(self, key: str, chunk_size: int = READ_CHUNK) -> Iterator[bytes]:
-        try:
-            body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
-        except ClientError as exc:
-            if _not_found(exc):
-                raise Missing(key) from None
-            raise _unavailable("get", exc) from exc
-        except BotoCoreError as exc:
-            raise _unavailable("get", exc) from exc
+        body = self._call("get", self.client.get_object, missing=key,
+                          Bucket=self.bucket, Key=key)["Body"]
         with body:
             try:
                 yield from body.iter_chunks(chunk_size)
@@ -132,15 +129,9 @@ class S3Backend(Backend):
 
     def move(self, source: str, target: str) -> None:
         """A copy inside the bucket (no bytes pass through here), then the source goes."""
-        try:
-            self.client.copy_object(Bucket=self.bucket, Key=target, MetadataDirective="COPY",
-                                    CopySource={"Bucket": self.bucket, "Key": source})
-        except ClientError as exc:
-            if _not_found(exc):
-                raise Missing(source) from None
-            raise _unavailable("copy", exc) from exc
-        except BotoCoreError as exc:
-            raise _unavailable("copy", exc) from exc
+        self._call("copy", self.client.copy_object, missing=source, Bucket=self.bucket,
+                   Key=target, MetadataDirective="COPY",
+                   CopySource={"Bucket": self.bucket, "Key": source})
         self.delete(source)
 
     def delete(self, key: str) -> None:
