@@ -8,7 +8,7 @@ from prometheus_client import REGISTRY
 from werkzeug.test import Client
 
 from services.notifications import create_app
-from services.notifications.poll import UnreadCountPoll
+from shared.front import FrontRoute
 from tests.conftest import Tokens
 from tests.support.servers import closed_port
 
@@ -26,7 +26,7 @@ def poll_app(request, make_app):
 
 def clients(app) -> tuple[Client, Client]:
     """A client through the poll, and one straight to Flask behind it."""
-    assert isinstance(app.wsgi_app, UnreadCountPoll)
+    assert isinstance(app.wsgi_app, FrontRoute)
     return Client(app.wsgi_app), Client(app.wsgi_app.next)
 
 
@@ -155,8 +155,8 @@ def test_a_hook_added_later_sends_polls_through_flask(make_app, caplog):
     tokens = Tokens(app.config)
     seen = []
     app.before_request(lambda: seen.append("hook"))  # added after the app was made
-    with caplog.at_level(logging.ERROR, logger="services.notifications.poll"):
+    with caplog.at_level(logging.ERROR, logger="shared.front"):
         response = Client(app.wsgi_app).get(COUNT, headers=tokens.user(4))
     assert response.status_code == 200
     assert seen == ["hook"]  # the hook ran: the poll went through Flask
-    assert "every poll now goes through Flask" in caplog.text
+    assert "now goes through Flask" in caplog.text
