@@ -11,6 +11,7 @@ from services.gamification.mirror import register_mirror
 from shared.app import create_service_app
 from shared.config import Setting, number, url
 from shared.db import register_db
+from shared.front import register_front_route
 
 MIGRATIONS = str(Path(__file__).parent / "migrations")
 
@@ -60,4 +61,5 @@ def create_app(config=None) -> Flask:
     app.register_blueprint(routes.api)
     app.register_blueprint(routes.internal)
     cli.register_commands(app)
+    register_front_route(app, "gamification.get_leaderboard", routes.LeaderboardFront(app))
     return app

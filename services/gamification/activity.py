@@ -28,7 +28,8 @@ from services.gamification.streaks import (
 P, D, A = Player.__table__, ActivityDay.__table__, Award.__table__
 SUB, CAL = Submission.__table__, CalendarDay.__table__
 # What the run's upkeep reads of a player (locked FOR UPDATE by the caller).
-STATE = (P.c.user_id, P.c.timezone, P.c.run_length, P.c.longest, P.c.last_active_date)
+STATE = (P.c.user_id, P.c.cohort_id, P.c.timezone, P.c.run_length, P.c.longest,
+         P.c.last_active_date)
 SAVE_RUN = update(P).where(P.c.user_id == bindparam("u")).values(
     run_length=bindparam("n"), longest=bindparam("top"), last_active_date=bindparam("last"))
 
@@ -38,11 +39,12 @@ def run_of(player) -> Run:
 
 
 def add_platform_activity(conn, players: dict, awards: list[tuple[int, datetime]],
-                          now: datetime) -> None:
-    """Positive awards make their local day active: count them and extend the runs."""
+                          now: datetime) -> list[int]:
+    """Positive awards make their local day active: count them and extend the runs.
+    Returns the players whose run changed."""
     counts = Counter((user, local_day(at, players[user].timezone)) for user, at in awards)
     if not counts:
-        return
+        return []
     pairs = list(counts)
     existing = set(conn.execute(select(D.c.user_id, D.c.day).where(
         tuple_(D.c.user_id, D.c.day).in_(pairs))).all())
@@ -67,12 +69,12 @@ def add_platform_activity(conn, players: dict, awards: list[tuple[int, datetime]
         for user, day in conn.execute(select(D.c.user_id, D.c.day).where(D.c.user_id.in_(reread))):
             history[user].append(day)
         runs.update({user: summarize(history[user]) for user in reread})
-    save_runs(conn, players, runs, now)
+    return save_runs(conn, players, runs, now)
 
 
-def recompute(conn, players: dict, now: datetime) -> None:
+def recompute(conn, players: dict, now: datetime) -> list[int]:
     """Rebuild players' active days from what is stored, each in their zone, and their runs;
-    only the days that differ are written."""
+    only the days that differ are written. Returns the players whose run changed."""
     ids = sorted(players)
     submissions, calendar, awards = defaultdict(list), defaultdict(list), defaultdict(list)
     for user, solved_at in conn.execute(select(SUB.c.user_id, SUB.c.solved_at)
@@ -102,11 +104,12 @@ def recompute(conn, players: dict, now: datetime) -> None:
     by_user = defaultdict(list)
     for user, day in wanted:
         by_user[user].append(day)
-    save_runs(conn, players, {user: summarize(by_user[user]) for user in ids}, now)
+    return save_runs(conn, players, {user: summarize(by_user[user]) for user in ids}, now)
 
 
-def save_runs(conn, players: dict, runs: dict[int, Run], now: datetime) -> None:
-    """Store the runs that changed; queue a milestone the current run has just reached."""
+def save_runs(conn, players: dict, runs: dict[int, Run], now: datetime) -> list[int]:
+    """Store the runs that changed (returns their players); queue a milestone the current
+    run has just reached."""
     rows, messages = [], []
     for user, after in runs.items():
         player = players[user]
@@ -120,6 +123,7 @@ def save_runs(conn, players: dict, runs: dict[int, Run], now: datetime) -> None:
     if rows:
         conn.execute(SAVE_RUN, rows)
     outbox.queue(conn, messages, now)
+    return [row["u"] for row in rows]
 
 
 def milestone(user_id: int, run: Run, days: int) -> dict:

@@ -56,6 +56,11 @@ class BoardChanges:
             self.buckets[board][new] += 1
         self.members[board][user_id] = new
 
+    def refresh(self, board: BoardKey) -> None:
+        """Bump a board whose players' details changed (a name, a streak), none moved: its
+        copy follows with the new version, and an answer kept for the old one is not used."""
+        self.members.setdefault(board, {})
+
     def touch(self, board: BoardKey) -> None:
         """Bump a board whose contents changed wholesale (a copy must be rebuilt)."""
         self.touched.add(board)
@@ -107,6 +112,17 @@ def write_buckets(conn, buckets: dict[BoardKey, Counter]) -> None:
             S.c.season_id == bindparam("season_id"), S.c.cohort_id == bindparam("cohort_id"),
             S.c.points == bindparam("points"), S.c.players == 0),
             [{k: r[k] for k in ("season_id", "cohort_id", "points")} for r in emptied])
+
+
+def refresh_cohorts(conn, cohort_ids, changes: BoardChanges) -> None:
+    """Refresh the open boards of these cohorts: a player of theirs changed how the boards
+    show them (name, zone, streak, the day last synced)."""
+    if not cohort_ids:
+        return
+    for board in conn.execute(select(B.c.season_id, B.c.cohort_id).join(
+            Season, Season.id == B.c.season_id).where(
+            B.c.cohort_id.in_(sorted(set(cohort_ids))), Season.frozen.is_(False))):
+        changes.refresh(tuple(board))
 
 
 def applies(season_cohort: int | None, cohort_id: int) -> bool:

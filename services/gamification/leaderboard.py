@@ -2,9 +2,12 @@
 
 Three sources give the same answer byte for byte: Redis sorted sets while they carry the
 board's current version, the live tables (totals read in index order, ranks from the score
-buckets: no sort, no count of every player above), and a frozen season's standings.
+buckets: no sort, no count of every player above), and a frozen season's standings. Beside
+Redis, a page's entries are shown once per board version (mirror.Pages) and only the
+caller's place and the season are worked out again.
 """
 
+import json
 from datetime import datetime
 
 from flask import after_this_request, current_app
@@ -13,7 +16,7 @@ from sqlalchemy import and_, bindparam, or_, select, text
 from services.gamification import mirror
 from services.gamification.models import Board, Player, Season
 from services.gamification.seasons import COLUMNS, season_dict
-from services.gamification.streaks import Run, reference_day
+from services.gamification.streaks import NEVER, Run, reference_changes, reference_day
 from shared.db import utcnow
 from shared.errors import Problem
 from shared.metrics import count_cache
@@ -59,13 +62,15 @@ def find_season(season: str | int, cohort_id: int, now: datetime):
 
 
 def leaderboard(*, cohort_id: int, season: str | int, limit: int, offset: int, around: bool,
-                me: int | None) -> dict:
-    """The board of a season in a cohort, as the API answers it."""
+                me: int | None, copy_tried: bool = False) -> bytes:
+    """The board of a season in a cohort: the JSON the API answers (`copy_tried`: `quick`
+    found no answer in the Redis copy just now, so it is not asked again)."""
     now = utcnow()
-    answer = from_copy(cohort_id=cohort_id, season=season, limit=limit, offset=offset,
-                       around=around, me=me, now=now)
-    if answer is not None:
-        return answer
+    if not copy_tried:
+        answer = from_copy(cohort_id=cohort_id, season=season, limit=limit, offset=offset,
+                           around=around, me=me, now=now)
+        if answer is not None:
+            return answer
     row = find_season(season, cohort_id, now)
     board_mirror = mirror.current()
     if season == "current" and board_mirror is not None:
@@ -82,10 +87,23 @@ def leaderboard(*, cohort_id: int, season: str | int, limit: int, offset: int, a
             count_cache(current_app.name, "leaderboard", "miss" if window is None else "hit")
             if window is None and board_mirror.usable:
                 rebuild_later(board_mirror, row[0], cohort_id)
-        entries, mine = from_mirror(window) if window else live(params, around and me)
+        entries, mine = ((entries_of(window), place_of(window)) if window
+                         else live(params, around and me))
     players = {r[0]: r for r in db.fetch(PLAYERS, {"ids": [e[1] for e in entries]})} \
         if entries and len(entries[0]) == 3 else None
-    return answer_of(row, cohort_id, entries, players, mine, now)
+    return answer_of(row, cohort_id, shown(entries, players, now)[0], mine, now)
+
+
+def quick(*, cohort_id: int, season: str | int, limit: int, offset: int, around: bool,
+          me: int | None) -> bytes | None:
+    """The answer where no request is at hand: from the Redis copy, or from the database
+    without one; None when only `leaderboard` can answer (the copy is behind or missing, and
+    is rebuilt once that answer is sent; or a frozen season)."""
+    if mirror.current() is None:
+        return leaderboard(cohort_id=cohort_id, season=season, limit=limit, offset=offset,
+                           around=around, me=me)
+    return from_copy(cohort_id=cohort_id, season=season, limit=limit, offset=offset,
+                     around=around, me=me, now=utcnow())
 
 
 def statement_params(season_id: int, cohort_id: int, limit: int, offset: int, me: int | None,
@@ -96,10 +114,10 @@ def statement_params(season_id: int, cohort_id: int, limit: int, offset: int, me
 
 
 def from_copy(*, cohort_id: int, season: str | int, limit: int, offset: int, around: bool,
-              me: int | None, now: datetime) -> dict | None:
-    """The answer from Redis in one statement (the season, its board's version and the
-    page's players), when Redis holds the board at the version the database has; None
-    otherwise, and the caller answers the long way."""
+              me: int | None, now: datetime) -> bytes | None:
+    """The answer from Redis in one statement (the season, its board's version and, unless
+    the page is kept already, its players), when Redis holds the board at the version the
+    database has; None otherwise, and the caller answers the long way."""
     board_mirror = mirror.current()
     if board_mirror is None:
         return None
@@ -110,40 +128,58 @@ def from_copy(*, cohort_id: int, season: str | int, limit: int, offset: int, aro
                                  around=around)
     if window is None:
         return None
-    entries, mine = from_mirror(window)
-    ids = [e[1] for e in entries]
+    version = int(window[0])
+    key = (guess, cohort_id, version, int(window[2]), limit)
+    page = board_mirror.pages.get(key, now)
+    entries = None if page is not None else entries_of(window)
+    ids = [] if entries is None else [e[1] for e in entries]
     if season == "current":
         rows = db.fetch(CURRENT_WITH_PLAYERS, {"cohort": cohort_id, "now": now, "ids": ids})
     else:
         rows = db.fetch(BY_ID_WITH_PLAYERS, {"cohort": cohort_id, "season": season, "ids": ids})
     row = rows[0] if rows else None
     if (row is None or row[0] != guess or row[2] not in (None, cohort_id) or row[5]
-            or row[6] != int(window[0])):
+            or row[6] != version):
         return None
     count_cache(current_app.name, "leaderboard", "hit")
-    players = {r[8]: r for r in rows if r[8] is not None}
-    return answer_of(row, cohort_id, entries, players, mine, now)
+    if page is None:
+        page, until = shown(entries, {r[8]: r for r in rows if r[8] is not None}, now)
+        board_mirror.pages.put(key, page, until)
+    return answer_of(row, cohort_id, page, place_of(window), now)
 
 
-def answer_of(row, cohort_id: int, entries: list, players: dict | None, mine, now) -> dict:
+def dumps(value) -> str:
+    """JSON as the services' Flask writes it (keys in order, compact)."""
+    return json.dumps(value, separators=(",", ":"))
+
+
+def answer_of(row, cohort_id: int, entries: str, mine: dict | None, now: datetime) -> bytes:
+    """The answer's JSON, as Flask would write the whole, around the entries' JSON."""
+    return (f'{{"season":{dumps(season_dict(row, now))},"cohort_id":{cohort_id},'
+            f'"total":{row[7] or 0},"entries":{entries},"me":{dumps(mine)}}}\n').encode()
+
+
+def shown(entries: list, players: dict | None, now: datetime) -> tuple[str, datetime]:
+    """The entries' JSON, and until when it holds (a streak may read differently after)."""
     days = ReferenceDays(now)
-    return {"season": season_dict(row, now), "cohort_id": cohort_id, "total": row[7] or 0,
-            "entries": [entry(e, players, days) for e in entries], "me": mine}
+    return dumps([entry(e, players, days) for e in entries]), days.until
 
 
 class ReferenceDays(dict):
     """The day each streak is asked about, worked out once per zone and sync time: a page
-    of players mostly shares a few."""
+    of players mostly shares a few; `until` is when the first of them could change."""
 
     def __init__(self, now: datetime):
         super().__init__()
-        self.now = now
+        self.now, self.until = now, NEVER
 
     def of(self, timezone: str, synced_at, has_username: bool):
         key = (timezone, synced_at if has_username else None)
         day = self.get(key)
         if day is None:
             day = self[key] = reference_day(timezone, synced_at, has_username, self.now)
+            self.until = min(self.until, reference_changes(timezone, synced_at, has_username,
+                                                           self.now))
         return day
 
 
@@ -161,9 +197,9 @@ def me_dict(rank: int, points: int, tied: int) -> dict:
     return {"rank": rank, "points": points, "tied_with": tied - 1}
 
 
-def from_mirror(window: list):
-    """Entries (rank, user_id, points) and the caller's place from the Redis read."""
-    _, _, start, above, score, me_above, me_tied, *page = window
+def entries_of(window: list) -> list[tuple[int, int, int]]:
+    """Entries (rank, user_id, points) from the Redis read."""
+    _, _, start, above, _, _, _, *page = window
     entries, rank, previous = [], 0, None
     for i in range(0, len(page), 2):
         points = -int(float(page[i + 1]))
@@ -171,9 +207,14 @@ def from_mirror(window: list):
             rank = above + 1 if i == 0 else start + i // 2 + 1
             previous = points
         entries.append((rank, int(page[i]), points))
-    mine = None if score in (b"", "", None) else me_dict(me_above + 1, -int(float(score)),
+    return entries
+
+
+def place_of(window: list) -> dict | None:
+    """The caller's place from the Redis read (None: not on the board)."""
+    score, me_above, me_tied = window[4:7]
+    return None if score in (b"", "", None) else me_dict(me_above + 1, -int(float(score)),
                                                          me_tied)
-    return entries, mine
 
 
 def rank_of(values: set, buckets: dict, above_top: int) -> dict:

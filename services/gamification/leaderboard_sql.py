@@ -69,10 +69,12 @@ n AS ({_near("t.points = (SELECT points FROM m) AND t.user_id < :me", "t.user_id
       UNION ALL
       {_near("t.points < (SELECT points FROM m)", "t.points DESC, t.user_id", ":span")}),
 o AS (SELECT user_id, points, row_number() OVER (ORDER BY points DESC, user_id) AS pos FROM n),
-x AS (SELECT CASE WHEN y.start > y.last_start THEN y.last_start ELSE y.start END AS first
-      FROM (SELECT (SELECT pos FROM o WHERE user_id = :me) - :k AS start,
-                   (SELECT count(*) FROM o) - :limit + 1 AS last_start) AS y),
-f AS (SELECT CASE WHEN x.first < 1 THEN 1 ELSE x.first END AS first FROM x),
+f AS MATERIALIZED (
+  SELECT CASE WHEN y.start <= y.last_start AND y.start >= 1 THEN y.start
+              WHEN y.last_start < y.start AND y.last_start >= 1 THEN y.last_start
+              ELSE 1 END AS first
+  FROM (SELECT (SELECT pos FROM o WHERE user_id = :me) - :k AS start,
+               (SELECT count(*) FROM o) - :limit + 1 AS last_start) AS y),
 w AS (SELECT o.user_id, o.points FROM o JOIN f ON o.pos >= f.first AND o.pos < f.first + :limit)
 {LIVE_TAIL}""").columns(*LIVE_TYPES)
 

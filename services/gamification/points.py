@@ -7,7 +7,7 @@ from sqlalchemy import bindparam, insert, select, update
 
 from services.gamification import mirror
 from services.gamification.activity import STATE, add_platform_activity
-from services.gamification.boards import BoardChanges, applies
+from services.gamification.boards import BoardChanges, applies, refresh_cohorts
 from services.gamification.db import upsert, write_transaction
 from services.gamification.models import OVERALL, Award, Player, Season, Total
 from services.gamification.schemas import invalid
@@ -46,7 +46,7 @@ def award(awards: list[dict], now: datetime | None = None) -> tuple[int, int]:
     users = sorted({a["user_id"] for a in awards})
     with write_transaction(seasons="shared") as conn:
         players = {row.user_id: row for row in conn.execute(
-            select(*STATE, P.c.cohort_id).where(P.c.user_id.in_(users))
+            select(*STATE).where(P.c.user_id.in_(users))
             .order_by(P.c.user_id).with_for_update())}
         unknown = [{"index": i, "ref": a["ref"], "detail": f"No player {a['user_id']}."}
                    for i, a in enumerate(awards) if a["user_id"] not in players]
@@ -62,18 +62,20 @@ def award(awards: list[dict], now: datetime | None = None) -> tuple[int, int]:
         inserted = set(conn.execute(upsert(conn, A).on_conflict_do_nothing(
             index_elements=[A.c.ref]).returning(A.c.ref), rows).scalars())
         new = [row for row in rows if row["ref"] in inserted]
+        written = {}
         if new:
-            written = add_points(conn, new)
-            add_platform_activity(conn, players, [(r["user_id"], r["occurred_at"]) for r in new
-                                                  if r["points"] > 0], now)
-        else:
-            written = {}
+            changes = add_points(conn, new)
+            active = add_platform_activity(conn, players, [
+                (r["user_id"], r["occurred_at"]) for r in new if r["points"] > 0], now)
+            refresh_cohorts(conn, {players[user].cohort_id for user in active}, changes)
+            written = changes.write(conn)
     mirror.follow(written)
     return len(new), len(awards) - len(new)
 
 
-def add_points(conn, new: list[dict]) -> dict:
-    """Move the totals (season and all time) and the boards by the new awards."""
+def add_points(conn, new: list[dict]) -> BoardChanges:
+    """Move the totals (season and all time) by the new awards; the boards' changes are
+    returned for the transaction to write."""
     deltas = Counter()
     for row in new:
         deltas[(row["user_id"], OVERALL)] += row["points"]
@@ -100,4 +102,4 @@ def add_points(conn, new: list[dict]) -> dict:
         conn.execute(ADD_POINTS, present)
     if missing:
         conn.execute(insert(T), missing)
-    return changes.write(conn)
+    return changes

@@ -1,9 +1,10 @@
 """HTTP routes of the gamification service: parse, call the service, dump."""
 
-from flask import Blueprint, current_app
+from flask import Blueprint, current_app, request
+from marshmallow import ValidationError
 
 from services.gamification import points, seasons, service
-from services.gamification.leaderboard import leaderboard
+from services.gamification.leaderboard import leaderboard, quick
 from services.gamification.schemas import (
     ActivityArgs,
     ActivityOut,
@@ -26,8 +27,15 @@ from services.gamification.schemas import (
     load_awards,
 )
 from shared.api import body, problems, query, responds
-from shared.auth import current_principal, roles_required, service_required, user_required
+from shared.auth import (
+    Principal,
+    current_principal,
+    roles_required,
+    service_required,
+    user_required,
+)
 from shared.errors import Problem
+from shared.front import query_args
 
 api = Blueprint("gamification", __name__, url_prefix="/api/gamification")
 internal = Blueprint("gamification_internal", __name__, url_prefix="/internal/gamification")
@@ -62,16 +70,50 @@ def get_leaderboard(query):
     is not on this board; `around=me` then gives the page at `offset`. `cohort` defaults to
     the caller's (an admin without one must give it); a student sees only their own cohort.
     """
-    principal = current_principal()
+    status, headers, payload = json_answer(leaderboard(
+        **board_args(current_principal(), query), copy_tried=COPY_TRIED in request.environ))
+    return current_app.response_class(payload, status, headers)
+
+
+def board_args(principal: Principal, query: dict) -> dict:
+    """What the leaderboard is asked for: the cohort checked against the caller."""
     cohort = query.get("cohort") or principal.cohort_id
     if cohort is None:
         raise Problem(400, "Your token names no cohort: give `cohort`.", title="Invalid request",
                       errors={"cohort": ["Required: your token names no cohort."]})
     if principal.role == "student" and cohort != principal.cohort_id:
         raise Problem(403, "Students see only their own cohort's leaderboard.", title="Forbidden")
-    return leaderboard(cohort_id=cohort, season=query["season"], limit=query["limit"],
-                       offset=query["offset"], around=query.get("around") == "me",
-                       me=principal.user_id)
+    return {"cohort_id": cohort, "season": query["season"], "limit": query["limit"],
+            "offset": query["offset"], "around": query.get("around") == "me",
+            "me": principal.user_id}
+
+
+def json_answer(payload: bytes) -> tuple[int, list, bytes]:
+    return 200, [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))], \
+        payload
+
+
+COPY_TRIED = "gamification.copy_tried"  # set in the environ by LeaderboardFront
+
+
+class LeaderboardFront:
+    """The leaderboard answered in front of Flask (shared/front.py), by the route's own
+    functions; bad parameters, and a board only the route can answer, go to Flask."""
+
+    def __init__(self, app):
+        self.app, self.loader = app, LeaderboardArgs()
+
+    def __call__(self, environ, user):
+        try:
+            query = self.loader.load(query_args(environ))
+        except (ValidationError, UnicodeError):
+            return None
+        with self.app.app_context():
+            payload = quick(**board_args(user, query))
+        if payload is None:
+            environ[COPY_TRIED] = True
+            return None
+        return json_answer(payload)
 
 
 @player_routes("", methods=["GET"])

@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, insert, or_, select, update
 
 from services.gamification import mirror
 from services.gamification.activity import STATE, recompute
-from services.gamification.boards import BoardChanges, place_player
+from services.gamification.boards import BoardChanges, place_player, refresh_cohorts
 from services.gamification.db import db, write_transaction
 from services.gamification.models import OVERALL, ActivityDay, Player, Season, Total
 from services.gamification.ratelimit import Blocked
@@ -22,7 +22,6 @@ from shared.db import UTCDateTime, isoformat_z, utcnow
 from shared.errors import Problem
 
 P, T, SE, D = Player.__table__, Total.__table__, Season.__table__, ActivityDay.__table__
-PROFILE = ("cohort_id", "display_name", "leetcode_username", "timezone")
 MAX_DAYS = 366
 
 
@@ -126,7 +125,7 @@ def upsert_player(user_id: int, *, cohort_id: int, display_name: str,
                "leetcode_username": leetcode_username, "timezone": timezone}
     changes = BoardChanges()
     with write_transaction(seasons="shared") as conn:
-        row = conn.execute(select(*STATE, *(P.c[n] for n in PROFILE if n != "timezone"))
+        row = conn.execute(select(*STATE, P.c.display_name, P.c.leetcode_username)
                            .where(P.c.user_id == user_id).with_for_update()).first()
         if row is None:
             conn.execute(insert(P).values(user_id=user_id, **profile, run_length=0, longest=0,
@@ -141,6 +140,7 @@ def upsert_player(user_id: int, *, cohort_id: int, display_name: str,
             if row.timezone != timezone:
                 moved = SimpleNamespace(**{**row._mapping, "timezone": timezone})
                 recompute(conn, {user_id: moved}, now)
+            refresh_cohorts(conn, [cohort_id], changes)
         written = changes.write(conn)
     mirror.follow(written)
     return row is None

@@ -15,6 +15,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 ONE_DAY = timedelta(days=1)
+NEVER = datetime.max.replace(tzinfo=UTC)
 MILESTONES = (7, 30, 100, 365)
 LOST_AFTER = 7  # a run at least this long that ends is told to the player as lost
 
@@ -128,3 +129,14 @@ def reference_day(zone_name: str, synced_at: datetime | None, has_username: bool
     if has_username and synced_at is not None and synced_at < now:
         return local_day(synced_at, zone_name)
     return local_day(now, zone_name)
+
+
+def reference_changes(zone_name: str, synced_at: datetime | None, has_username: bool,
+                      now: datetime) -> datetime:
+    """The first moment after `now` when reference_day could give another day, unless the
+    player changes first (NEVER: not until then)."""
+    if has_username and synced_at is not None and synced_at < now:
+        return NEVER
+    midnight = datetime.combine(local_day(now, zone_name) + ONE_DAY, time(), zone(zone_name))
+    changes = midnight.astimezone(UTC)
+    return min(changes, synced_at) if has_username and synced_at is not None else changes

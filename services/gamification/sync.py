@@ -9,7 +9,9 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import and_, bindparam, or_, select, update
 
+from services.gamification import mirror
 from services.gamification.activity import STATE, recompute, tell_lost_streaks
+from services.gamification.boards import BoardChanges, refresh_cohorts
 from services.gamification.db import db, upsert, write_transaction
 from services.gamification.leetcode import Fetched, LeetCode, Unavailable
 from services.gamification.models import CalendarDay, Player, Submission
@@ -59,8 +61,9 @@ def to_sync(now: datetime, *, user_ids: list[int] | None = None, requested: bool
 
 def store(batch: list[tuple[int, str]], fetched: list[Fetched], now: datetime) -> None:
     """Store one batch's answers in one transaction: new submissions and calendar days, the
-    rebuilt days and runs of those that succeeded, and each player's last_sync. A player
-    whose username changed meanwhile is left for the next run."""
+    rebuilt days and runs of those that succeeded, and each player's last_sync; their boards
+    are refreshed (a sync moves the day a streak is known up to). A player whose username
+    changed meanwhile is left for the next run."""
     with write_transaction() as conn:
         players = {row.user_id: row for row in conn.execute(
             select(*STATE, P.c.leetcode_username).where(P.c.user_id.in_([u for u, _ in batch]))
@@ -85,11 +88,15 @@ def store(batch: list[tuple[int, str]], fetched: list[Fetched], now: datetime) -
             conn.execute(statement.on_conflict_do_update(
                 index_elements=[CAL.c.user_id, CAL.c.utc_date],
                 set_={"submissions": statement.excluded.submissions}), calendar)
+        changes = BoardChanges()
         if good:
             recompute(conn, {u: p for u, (p, _) in good.items()}, now)
             conn.execute(update(P).where(P.c.user_id.in_(list(good))).values(synced_at=now))
+            refresh_cohorts(conn, {p.cohort_id for p, _ in good.values()}, changes)
         if records:
             conn.execute(RECORD, records)
+        written = changes.write(conn)
+    mirror.follow(written)
 
 
 def sync_players(*, user_ids: list[int] | None = None, requested: bool = False,

@@ -4,6 +4,7 @@ import pytest
 
 from services.gamification import create_app
 from tests.support.databases import app_maker, migrated_database
+from tests.support.leetcode import StandIn
 
 
 @pytest.fixture(scope="session")
@@ -22,6 +23,24 @@ def make_app(database_url):
 @pytest.fixture
 def app(make_app):
     return make_app()
+
+
+@pytest.fixture
+def leetcode():
+    """A LeetCode stand-in (tests/support/leetcode.py) for the test."""
+    server = StandIn()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def sync_app(make_app, leetcode):
+    """Apps whose sync asks the stand-in, quickly."""
+    def make(**overrides):
+        return make_app(**{"LEETCODE_GRAPHQL_URL": leetcode.url, "LEETCODE_RATE": "100/1",
+                           "LEETCODE_RETRIES": "2", "LEETCODE_TIMEOUT": "2", **overrides})
+
+    return make
 
 
 ADMIN = 1_000_000

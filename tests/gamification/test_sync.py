@@ -13,25 +13,9 @@ from sqlalchemy import text
 from services.gamification.db import db
 from services.gamification.sync import sync_players
 from shared.config import ROOT
-from tests.support.leetcode import CHALLENGE, StandIn
+from tests.support.leetcode import CHALLENGE
 
 STREAK = "/api/gamification/players/{}/streak"
-
-
-@pytest.fixture
-def leetcode():
-    server = StandIn()
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def sync_app(make_app, leetcode):
-    def make(**overrides):
-        return make_app(**{"LEETCODE_GRAPHQL_URL": leetcode.url, "LEETCODE_RATE": "100/1",
-                           "LEETCODE_RETRIES": "2", "LEETCODE_TIMEOUT": "2", **overrides})
-
-    return make
 
 
 def days_ago(days: int, hour: int = 12) -> int:
