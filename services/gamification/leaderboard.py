@@ -22,7 +22,7 @@ from shared.errors import Problem
 from shared.metrics import count_cache
 
 from .db import db
-from .leaderboard_sql import AROUND, FROZEN, FROZEN_AROUND, PAGE, PLAYERS
+from .leaderboard_sql import FROZEN, FROZEN_AROUND, PAGE, PLAYERS, around
 
 SE, B = Season.__table__, Board.__table__
 SEASON = select(*COLUMNS, B.c.version, B.c.players).select_from(SE.outerjoin(B, and_(
@@ -110,7 +110,7 @@ def statement_params(season_id: int, cohort_id: int, limit: int, offset: int, me
                      size: int) -> dict:
     """The parameters of the board's statements (leaderboard_sql)."""
     return {"s": season_id, "c": cohort_id, "limit": limit, "offset": offset, "me": me or 0,
-            "span": limit - 1, "k": (limit - 1) // 2, "total": size}
+            "k": (limit - 1) // 2, "total": size}
 
 
 def from_copy(*, cohort_id: int, season: str | int, limit: int, offset: int, around: bool,
@@ -229,7 +229,7 @@ def rank_of(values: set, buckets: dict, above_top: int) -> dict:
 
 def live(params: dict, around_me):
     """Entries with their players and the caller's place from the live tables."""
-    rows = db.fetch(AROUND if around_me else PAGE, params)
+    rows = db.fetch(around(params["limit"]) if around_me else PAGE, params)
     window = [r[1:] for r in rows if r[0] == 0]
     me_row = next((r for r in rows if r[0] == 3), None)
     if around_me and me_row is None:  # not on this board: the page at the offset

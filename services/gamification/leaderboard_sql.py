@@ -6,6 +6,8 @@ players above them. Every read is an index range: totals in board order, buckets
 standings by position.
 """
 
+from functools import cache
+
 from sqlalchemy import BigInteger, Boolean, Date, Integer, String, bindparam, column, text
 
 from shared.db import UTCDateTime
@@ -44,7 +46,7 @@ LIVE_TYPES = [column("part", Integer), column("user_id", BigInteger),
 ME = f"m AS (SELECT points FROM totals WHERE {board()} AND user_id = :me)"
 
 
-def _near(where: str, order: str, limit: str) -> str:
+def _near(where: str, order: str, limit: int) -> str:
     return (f"SELECT user_id, points FROM (SELECT t.user_id, t.points FROM totals t "
             f"WHERE {board('t')} AND {where} ORDER BY {order} LIMIT {limit}) AS near")
 
@@ -55,27 +57,37 @@ WITH w AS (SELECT user_id, points FROM totals WHERE {board()}
 {ME}
 {LIVE_TAIL}""").columns(*LIVE_TYPES)
 
-# The caller's neighbours `n`: at most `span` players on each side, the nearest first (ties
-# on each side, then the next scores). Of them, the window `w`: `limit` players in board
-# order, ⌊(limit-1)/2⌋ before the caller, shifted at either end; only they are joined to
-# their players. Every score between the window's best and worst is among them.
-AROUND = text(f"""
+
+@cache
+def around(limit: int):
+    """The window of `limit` players around the caller (one statement per page size).
+
+    The caller's neighbours `n`: at most `limit - 1` players on each side, the nearest first
+    (ties on each side, then the next scores). Of them, the window `w`: `limit` players in
+    board order, ⌊(limit-1)/2⌋ before the caller, shifted at either end; only they are
+    joined to their players. Every score between the window's best and worst is among them.
+    The sizes are written into the statement, not bound: knowing them, PostgreSQL settles on
+    a generic plan (half the time of planning each execution afresh), where a bound LIMIT
+    looks to it like a tenth of the board.
+    """
+    span, k = limit - 1, (limit - 1) // 2
+    return text(f"""
 WITH {ME},
-n AS ({_near("t.points = (SELECT points FROM m) AND t.user_id < :me", "t.user_id DESC", ":span")}
+n AS ({_near("t.points = (SELECT points FROM m) AND t.user_id < :me", "t.user_id DESC", span)}
       UNION ALL
-      {_near("t.points > (SELECT points FROM m)", "t.points, t.user_id DESC", ":span")}
+      {_near("t.points > (SELECT points FROM m)", "t.points, t.user_id DESC", span)}
       UNION ALL
-      {_near("t.points = (SELECT points FROM m) AND t.user_id >= :me", "t.user_id", ":span + 1")}
+      {_near("t.points = (SELECT points FROM m) AND t.user_id >= :me", "t.user_id", limit)}
       UNION ALL
-      {_near("t.points < (SELECT points FROM m)", "t.points DESC, t.user_id", ":span")}),
+      {_near("t.points < (SELECT points FROM m)", "t.points DESC, t.user_id", span)}),
 o AS (SELECT user_id, points, row_number() OVER (ORDER BY points DESC, user_id) AS pos FROM n),
 f AS MATERIALIZED (
   SELECT CASE WHEN y.start <= y.last_start AND y.start >= 1 THEN y.start
               WHEN y.last_start < y.start AND y.last_start >= 1 THEN y.last_start
               ELSE 1 END AS first
-  FROM (SELECT (SELECT pos FROM o WHERE user_id = :me) - :k AS start,
-               (SELECT count(*) FROM o) - :limit + 1 AS last_start) AS y),
-w AS (SELECT o.user_id, o.points FROM o JOIN f ON o.pos >= f.first AND o.pos < f.first + :limit)
+  FROM (SELECT (SELECT pos FROM o WHERE user_id = :me) - {k} AS start,
+               (SELECT count(*) FROM o) - {limit} + 1 AS last_start) AS y),
+w AS (SELECT o.user_id, o.points FROM o JOIN f ON o.pos >= f.first AND o.pos < f.first + {limit})
 {LIVE_TAIL}""").columns(*LIVE_TYPES)
 
 FROZEN_TYPES = [column("part", Integer), column("user_id", BigInteger),

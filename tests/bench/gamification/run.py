@@ -14,7 +14,7 @@ import redis
 import requests
 
 from cohort.stack import Stack
-from services.gamification.leaderboard_sql import AROUND, PAGE
+from services.gamification.leaderboard_sql import PAGE, around
 from services.gamification.sync import sync_players
 from shared.auth import mint_token
 from tests.bench import report, wrk
@@ -165,7 +165,7 @@ def run(options: Options) -> dict:
     log(f"loading {options.players:,} players into {data.database_name(options.database_url)}")
     load_seconds = data.load(options.database_url, options.players, options.sync_players, log)
     plans = {"page": data.explain(options.database_url, PAGE, options.players // 2),
-             "around": data.explain(options.database_url, AROUND, options.players // 2)}
+             "around": data.explain(options.database_url, around(50), options.players // 2)}
     files = request_files(options, secret, options.out / f"{options.name}-requests")
     redis.Redis.from_url(options.redis_url).flushdb()
     try:
