@@ -1,5 +1,6 @@
 """The SQLAlchemy and Alembic extensions, bound to each service's app in its factory."""
 
+import operator
 import select
 import sqlite3
 import time
@@ -123,15 +124,22 @@ class Database(SQLAlchemy):
 
 class Plan:
     """A statement compiled once for psycopg: its SQL, how to bind its parameters (an
-    expanding IN becomes `= ANY(array)`) and how to convert its result columns."""
+    expanding IN becomes `= ANY(array)`; a list of integers goes as the array's text, which
+    the driver sends as it is where it would check every element) and how to convert its
+    result columns."""
 
     def __init__(self, statement, dialect):
         compiled = statement.compile(dialect=dialect)
         if compiled.escaped_bind_names:
             raise ValueError("Database.fetch needs plain parameter names")
         self.compiled, self.sql = compiled, compiled.string
-        self.binds = {}
+        self.binds, self.arrays = {}, []
         for key, parameter in compiled.binds.items():
+            if parameter.expanding and isinstance(parameter.type, Integer):
+                array = f"CAST(%({key})s AS {parameter.type.compile(dialect)}[])"
+                self.sql = self.sql.replace(f"IN (__[POSTCOMPILE_{key}])", f"= ANY({array})")
+                self.arrays.append(key)
+                continue
             if parameter.expanding:
                 self.sql = self.sql.replace(f"IN (__[POSTCOMPILE_{key}])", f"= ANY(%({key})s)")
             process = parameter.type.bind_processor(dialect)
@@ -146,6 +154,8 @@ class Plan:
 
     def bind(self, params: dict) -> dict:
         values = self.compiled.construct_params(params)
+        for key in self.arrays:
+            values[key] = integer_array(values[key])
         for key, process in self.binds.items():
             value = values[key]
             values[key] = [process(v) for v in value] if isinstance(value, list) else \
@@ -164,6 +174,11 @@ class Plan:
                 row[i] = process(row[i])
             converted.append(make(row))
         return converted
+
+
+def integer_array(values) -> str:
+    """A list of integers as PostgreSQL's array text (`{1,2,3}`)."""
+    return "{" + ",".join(str(operator.index(v)) for v in values) + "}"
 
 
 def make_db() -> Database:
