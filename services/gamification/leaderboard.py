@@ -2,21 +2,28 @@
 
 Three sources give the same answer byte for byte: Redis sorted sets while they carry the
 board's current version, the live tables (totals read in index order, ranks from the score
-buckets: no sort, no count of every player above), and a frozen season's standings. Beside
-Redis, a page's entries are shown once per board version (mirror.Pages) and only the
-caller's place and the season are worked out again.
+buckets: no sort, no count of every player above), and a frozen season's standings. A page
+(not a window around the caller) is shown once per board version and kept (Pages): a request
+for it then reads only the season, the board's version and the caller's place, in one
+statement.
 """
 
 import json
+import threading
 from datetime import datetime
 
 from flask import after_this_request, current_app
-from sqlalchemy import and_, bindparam, or_, select, text
+from sqlalchemy import and_, bindparam, func, or_, select, text
 
 from services.gamification import mirror
-from services.gamification.models import Board, Player, Season
+from services.gamification.models import Board, BoardScore, Player, Season, Total
 from services.gamification.seasons import COLUMNS, season_dict
-from services.gamification.streaks import NEVER, Run, reference_changes, reference_day
+from services.gamification.streaks import (
+    NEVER,
+    current_streak,
+    reference_changes,
+    reference_day,
+)
 from shared.db import utcnow
 from shared.errors import Problem
 from shared.metrics import count_cache
@@ -24,7 +31,7 @@ from shared.metrics import count_cache
 from .db import db
 from .leaderboard_sql import FROZEN, FROZEN_AROUND, PAGE, PLAYERS, around
 
-SE, B = Season.__table__, Board.__table__
+SE, B, T, S = Season.__table__, Board.__table__, Total.__table__, BoardScore.__table__
 SEASON = select(*COLUMNS, B.c.version, B.c.players).select_from(SE.outerjoin(B, and_(
     B.c.season_id == SE.c.id, B.c.cohort_id == bindparam("cohort"))))
 # Built once: a request only binds its values.
@@ -35,9 +42,23 @@ BY_ID = SEASON.where(SE.c.id == bindparam("season"))
 PL = Player.__table__
 
 
+def _with_place(season):
+    """The season's row with the caller's place on its board: their points, the players
+    above them and those tied with them (NULL points: not on the board)."""
+    found = season.subquery()
+    mine = T.alias("mine")
+    on_board = and_(S.c.season_id == found.c.id, S.c.cohort_id == bindparam("cohort"))
+    above = select(func.coalesce(func.sum(S.c.players), 0)).where(
+        on_board, S.c.points > mine.c.points).scalar_subquery()
+    tied = select(S.c.players).where(on_board, S.c.points == mine.c.points).scalar_subquery()
+    return select(found, mine.c.points, above, tied).select_from(found.outerjoin(mine, and_(
+        mine.c.season_id == found.c.id, mine.c.cohort_id == bindparam("cohort"),
+        mine.c.user_id == bindparam("me"))))
+
+
 def _with_players(season):
-    """The season's row once per player of `ids` (the page Redis gave), or once with no
-    player: the board's version and the page's players in one statement."""
+    """The season's row once per player of `ids` (the window Redis gave), or once with no
+    player: the board's version and the window's players in one statement."""
     found = season.subquery()
     return select(found, PL.c.user_id, PL.c.display_name, PL.c.timezone, PL.c.run_length,
                   PL.c.last_active_date, PL.c.synced_at, PL.c.leetcode_username.is_not(None)
@@ -45,65 +66,120 @@ def _with_players(season):
                       bindparam("ids", expanding=True))))
 
 
+CURRENT_WITH_PLACE, BY_ID_WITH_PLACE = _with_place(CURRENT), _with_place(BY_ID)
 CURRENT_WITH_PLAYERS, BY_ID_WITH_PLAYERS = _with_players(CURRENT), _with_players(BY_ID)
 
 
-def find_season(season: str | int, cohort_id: int, now: datetime):
-    """The season row with its board's version and size; 404 when there is none."""
+PAGES_KEPT = 512
+
+
+class Pages:
+    """Pages of boards as shown (their entries' JSON), kept in this process by the board's
+    version, where they start and how many they hold: a version fixes the players on the page,
+    their points and how the page shows them (every change to a player's name or streak bumps
+    the boards they are on). Each is kept until the first moment one of its streaks could read
+    differently (a local midnight), and the oldest go first beyond PAGES_KEPT. Windows around
+    a caller are not kept: nearly every caller has their own."""
+
+    def __init__(self):
+        self.kept: dict[tuple, tuple[str, datetime]] = {}
+        self.lock = threading.Lock()
+
+    def get(self, key: tuple, now: datetime) -> str | None:
+        kept = self.kept.get(key)
+        return kept[0] if kept is not None and now < kept[1] else None
+
+    def put(self, key: tuple, entries: str, until: datetime) -> None:
+        with self.lock:
+            self.kept.pop(key, None)
+            if len(self.kept) >= PAGES_KEPT:
+                del self.kept[next(iter(self.kept))]
+            self.kept[key] = (entries, until)
+
+
+def register_pages(app) -> None:
+    app.extensions["gamification.pages"] = Pages()
+
+
+def pages() -> Pages:
+    return current_app.extensions["gamification.pages"]
+
+
+def find_season(season: str | int, cohort_id: int, me: int | None, now: datetime):
+    """The season row with its board's version and size, and the caller's place on it
+    (`place_in`); 404 when there is none."""
     if season == "current":
-        row = db.fetch_one(CURRENT, {"cohort": cohort_id, "now": now})
+        row = db.fetch_one(CURRENT_WITH_PLACE, {"cohort": cohort_id, "now": now, "me": me or 0})
         if row is None:
             raise Problem(404, f"No season is active for cohort {cohort_id} now.")
         return row
-    row = db.fetch_one(BY_ID, {"cohort": cohort_id, "season": season})
+    row = db.fetch_one(BY_ID_WITH_PLACE, {"cohort": cohort_id, "season": season, "me": me or 0})
     if row is None or row[2] not in (None, cohort_id):
         raise Problem(404, f"There is no season {season} for cohort {cohort_id}.")
     return row
 
 
+def place_in(row) -> dict | None:
+    """The caller's place from find_season's row (a live board's)."""
+    return None if row[8] is None else me_dict(row[9] + 1, row[8], row[10])
+
+
 def leaderboard(*, cohort_id: int, season: str | int, limit: int, offset: int, around: bool,
                 me: int | None, copy_tried: bool = False) -> bytes:
     """The board of a season in a cohort: the JSON the API answers (`copy_tried`: `quick`
-    found no answer in the Redis copy just now, so it is not asked again)."""
+    found no window around the caller in the Redis copy just now; it is not asked again)."""
     now = utcnow()
-    if not copy_tried:
+    if around and not copy_tried:
         answer = from_copy(cohort_id=cohort_id, season=season, limit=limit, offset=offset,
-                           around=around, me=me, now=now)
+                           me=me, now=now)
         if answer is not None:
             return answer
-    row = find_season(season, cohort_id, now)
+    row = find_season(season, cohort_id, me, now)
     board_mirror = mirror.current()
     if season == "current" and board_mirror is not None:
         board_mirror.current_seasons[cohort_id] = row[0]
-    version, size = row[6], row[7] or 0
-    params = statement_params(row[0], cohort_id, limit, offset, me, size)
+    params = statement_params(row[0], cohort_id, limit, offset, me, row[7] or 0)
     if row[5]:
         entries, mine = frozen(params, around and me is not None)
+    elif not around and row[6] is not None:
+        def read():
+            window = read_copy(row, cohort_id, limit, offset, None, False)
+            return entries_of(window) if window else live(params, False)[0]
+
+        return page_answer(row, cohort_id, limit, offset, now, read)
     else:
-        window = None
-        if board_mirror is not None and version is not None:
-            window = board_mirror.read(row[0], cohort_id, version, offset=offset, limit=limit,
-                                       me=me, around=around)
-            count_cache(current_app.name, "leaderboard", "miss" if window is None else "hit")
-            if window is None and board_mirror.usable:
-                rebuild_later(board_mirror, row[0], cohort_id)
+        window = read_copy(row, cohort_id, limit, offset, me, around)
         entries, mine = ((entries_of(window), place_of(window)) if window
                          else live(params, around and me))
-    players = {r[0]: r for r in db.fetch(PLAYERS, {"ids": [e[1] for e in entries]})} \
-        if entries and len(entries[0]) == 3 else None
-    return answer_of(row, cohort_id, shown(entries, players, now)[0], mine, now)
+    return answer_of(row, cohort_id, shown(entries, players_of(entries), now)[0], mine, now)
 
 
 def quick(*, cohort_id: int, season: str | int, limit: int, offset: int, around: bool,
           me: int | None) -> bytes | None:
-    """The answer where no request is at hand: from the Redis copy, or from the database
-    without one; None when only `leaderboard` can answer (the copy is behind or missing, and
-    is rebuilt once that answer is sent; or a frozen season)."""
+    """The answer where no request is at hand: a kept page, a window from the Redis copy,
+    or anything from the database without Redis; None when only `leaderboard` can answer
+    (a page not kept, a copy behind or missing: it is rebuilt once that answer is sent; a
+    frozen season)."""
     if mirror.current() is None:
         return leaderboard(cohort_id=cohort_id, season=season, limit=limit, offset=offset,
                            around=around, me=me)
-    return from_copy(cohort_id=cohort_id, season=season, limit=limit, offset=offset,
-                     around=around, me=me, now=utcnow())
+    now = utcnow()
+    if around:
+        return from_copy(cohort_id=cohort_id, season=season, limit=limit, offset=offset, me=me,
+                         now=now)
+    row = find_season(season, cohort_id, me, now)
+    if row[5] or row[6] is None:
+        return None
+
+    def read():
+        window = mirror.current().read(row[0], cohort_id, row[6], offset=offset, limit=limit,
+                                       me=None, around=False)
+        if window is None:  # the route answers, and has the copy rebuilt
+            return None
+        count_cache(current_app.name, "leaderboard", "hit")
+        return entries_of(window)
+
+    return page_answer(row, cohort_id, limit, offset, now, read)
 
 
 def statement_params(season_id: int, cohort_id: int, limit: int, offset: int, me: int | None,
@@ -113,10 +189,47 @@ def statement_params(season_id: int, cohort_id: int, limit: int, offset: int, me
             "k": (limit - 1) // 2, "total": size}
 
 
-def from_copy(*, cohort_id: int, season: str | int, limit: int, offset: int, around: bool,
-              me: int | None, now: datetime) -> bytes | None:
-    """The answer from Redis in one statement (the season, its board's version and, unless
-    the page is kept already, its players), when Redis holds the board at the version the
+def page_answer(row, cohort_id: int, limit: int, offset: int, now: datetime,
+                read) -> bytes | None:
+    """A page of a live board with the caller's place from find_season's row: the page kept
+    for the board's version, or its entries from `read()` (None: it cannot) shown and kept."""
+    key = (row[0], cohort_id, row[6], offset, limit)
+    page = pages().get(key, now)
+    count_cache(current_app.name, "leaderboard_pages", "miss" if page is None else "hit")
+    if page is None:
+        entries = read()
+        if entries is None:
+            return None
+        page, until = shown(entries, players_of(entries), now)
+        pages().put(key, page, until)
+    return answer_of(row, cohort_id, page, place_in(row), now)
+
+
+def read_copy(row, cohort_id: int, limit: int, offset: int, me: int | None, around: bool):
+    """The Redis copy's window at the board's version, or None (no Redis, or the copy is
+    behind: it is rebuilt once this answer is sent)."""
+    board_mirror = mirror.current()
+    if board_mirror is None or row[6] is None:
+        return None
+    window = board_mirror.read(row[0], cohort_id, row[6], offset=offset, limit=limit, me=me,
+                               around=around)
+    count_cache(current_app.name, "leaderboard", "miss" if window is None else "hit")
+    if window is None and board_mirror.usable:
+        rebuild_later(board_mirror, row[0], cohort_id)
+    return window
+
+
+def players_of(entries: list) -> dict | None:
+    """The players of entries (rank, user_id, points) that came without them."""
+    if not entries or len(entries[0]) != 3:
+        return None
+    return {r[0]: r for r in db.fetch(PLAYERS, {"ids": [e[1] for e in entries]})}
+
+
+def from_copy(*, cohort_id: int, season: str | int, limit: int, offset: int, me: int | None,
+              now: datetime) -> bytes | None:
+    """The window around the caller from Redis with one statement (the season, its board's
+    version and the window's players), when Redis holds the board at the version the
     database has; None otherwise, and the caller answers the long way."""
     board_mirror = mirror.current()
     if board_mirror is None:
@@ -125,27 +238,22 @@ def from_copy(*, cohort_id: int, season: str | int, limit: int, offset: int, aro
     if guess is None:
         return None
     window = board_mirror.window(guess, cohort_id, offset=offset, limit=limit, me=me,
-                                 around=around)
+                                 around=True)
     if window is None:
         return None
-    version = int(window[0])
-    key = (guess, cohort_id, version, int(window[2]), limit)
-    page = board_mirror.pages.get(key, now)
-    entries = None if page is not None else entries_of(window)
-    ids = [] if entries is None else [e[1] for e in entries]
+    entries = entries_of(window)
+    ids = [e[1] for e in entries]
     if season == "current":
         rows = db.fetch(CURRENT_WITH_PLAYERS, {"cohort": cohort_id, "now": now, "ids": ids})
     else:
         rows = db.fetch(BY_ID_WITH_PLAYERS, {"cohort": cohort_id, "season": season, "ids": ids})
     row = rows[0] if rows else None
     if (row is None or row[0] != guess or row[2] not in (None, cohort_id) or row[5]
-            or row[6] != version):
+            or row[6] != int(window[0])):
         return None
     count_cache(current_app.name, "leaderboard", "hit")
-    if page is None:
-        page, until = shown(entries, {r[8]: r for r in rows if r[8] is not None}, now)
-        board_mirror.pages.put(key, page, until)
-    return answer_of(row, cohort_id, page, place_of(window), now)
+    players = {r[8]: r for r in rows if r[8] is not None}
+    return answer_of(row, cohort_id, shown(entries, players, now)[0], place_of(window), now)
 
 
 def dumps(value) -> str:
@@ -188,7 +296,7 @@ def entry(e, players: dict | None, days: ReferenceDays) -> dict:
     rank, user_id, points = e[:3]
     info = players[user_id] if players is not None else e
     *_, name, timezone, length, last, synced, named = info
-    streak = Run(length, 0, last).current(days.of(timezone, synced, named))
+    streak = current_streak(length, last, days.of(timezone, synced, named))
     return {"rank": rank, "user_id": user_id, "display_name": name, "points": points,
             "streak": streak}
 

@@ -116,5 +116,5 @@ WHERE {board('s')} AND s.position >= f.first AND s.position < f.first + :limit
 
 PLAYERS = text(f"""
 SELECT p.user_id, {PLAYER} FROM players p WHERE p.user_id IN :ids
-""").bindparams(bindparam("ids", expanding=True)).columns(
+""").bindparams(bindparam("ids", expanding=True, type_=BigInteger)).columns(
     column("user_id", BigInteger), *PLAYER_TYPES)

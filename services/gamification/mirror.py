@@ -10,9 +10,7 @@ from the database and rebuilds the board from one consistent read.
 """
 
 import logging
-import threading
 import time
-from datetime import datetime
 
 import redis
 from flask import current_app
@@ -23,7 +21,6 @@ log = logging.getLogger(__name__)
 PREFIX = "gamification:lb"
 REBUILD_LOCK_SECONDS = 60
 CHUNK = 10_000
-PAGES_KEPT = 512
 
 # KEYS: board, version. ARGV: version before, version after, then member, score ("x": gone).
 FOLLOW = """
@@ -88,29 +85,6 @@ return 1
 """
 
 
-class Pages:
-    """Pages of boards as shown (their entries' JSON), kept in this process by the board's
-    version, where they start and how many they hold: a version fixes the players on the page,
-    their points and how the page shows them (every change to a player's name or streak bumps
-    the boards they are on). Each is kept until the first moment one of its streaks could read
-    differently (a local midnight), and the oldest go first beyond PAGES_KEPT."""
-
-    def __init__(self):
-        self.kept: dict[tuple, tuple[str, datetime]] = {}
-        self.lock = threading.Lock()
-
-    def get(self, key: tuple, now: datetime) -> str | None:
-        kept = self.kept.get(key)
-        return kept[0] if kept is not None and now < kept[1] else None
-
-    def put(self, key: tuple, entries: str, until: datetime) -> None:
-        with self.lock:
-            self.kept.pop(key, None)
-            if len(self.kept) >= PAGES_KEPT:
-                del self.kept[next(iter(self.kept))]
-            self.kept[key] = (entries, until)
-
-
 def member(user_id: int) -> str:
     return f"{user_id:020d}"
 
@@ -135,7 +109,6 @@ class Mirror:
         # The season "current" was last, per cohort: where to look before the database has
         # said. Only a guess: the statement that reads the page's players checks it.
         self.current_seasons: dict[int, int] = {}
-        self.pages = Pages()
         self._follow = self.client.register_script(FOLLOW)
         self._read = self.client.register_script(READ)
         self._install = self.writer.register_script(INSTALL)

@@ -53,13 +53,19 @@ class Run:
 
     def current(self, reference: date) -> int:
         """The current streak on `reference` (the day it is asked about)."""
-        if self.last_active is None or self.last_active < reference - ONE_DAY:
-            return 0
-        return self.length
+        return current_streak(self.length, self.last_active, reference)
 
     @property
     def start(self) -> date | None:
         return None if self.last_active is None else self.last_active - (self.length - 1) * ONE_DAY
+
+
+def current_streak(length: int, last_active: date | None, reference: date) -> int:
+    """A run of `length` days ending on `last_active`, on `reference`: it counts while it
+    ends on that day or the day before (that day is not over yet, so not yet missed)."""
+    if last_active is None or last_active < reference - ONE_DAY:
+        return 0
+    return length
 
 
 def summarize(days: Iterable[date]) -> Run:

@@ -141,7 +141,7 @@ def board(app, tokens, user=1):
 
 
 def kept_pages(app) -> int:
-    return len(app.extensions["gamification.mirror"].pages.kept)
+    return len(app.extensions["gamification.pages"].kept)
 
 
 def test_a_kept_page_shows_a_new_name_at_once(pair, game, tokens):

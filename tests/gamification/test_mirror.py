@@ -13,11 +13,12 @@ from tests.support.proxy import proxy_to
 
 pytestmark = pytest.mark.redis
 BOARD = "/api/gamification/leaderboard"
+AROUND = f"{BOARD}?around=me&limit=5"  # read from Redis every time (pages are kept)
 
 
-def lookups(result: str) -> float:
+def lookups(result: str, cache: str = "leaderboard") -> float:
     return REGISTRY.get_sample_value("cache_lookups_total", {
-        "service": "gamification", "cache": "leaderboard", "result": result}) or 0.0
+        "service": "gamification", "cache": cache, "result": result}) or 0.0
 
 
 def get(client, url, headers):
@@ -65,12 +66,17 @@ def same_answers(sql, cached, tokens, users=USERS, queries=QUERIES):
 def test_both_paths_answer_byte_for_byte(apps, tokens, populated):
     sql, cached = apps
     get(cached, BOARD, tokens.user(1, "student", cohort_id=1))  # a miss: rebuilt after
-    hits = lookups("hit")
+    hits, misses = lookups("hit"), lookups("miss")
+    kept = lookups("hit", "leaderboard_pages")
     same_answers(sql, cached, tokens)
     mentor = tokens.user(900001, "mentor", cohort_id=1)
     for url in (f"{BOARD}?around=me&limit=3", f"{BOARD}?season={populated['id']}&limit=100"):
         assert get(cached, url, mentor) == get(sql, url, mentor)
-    assert lookups("hit") - hits == len(USERS) * len(QUERIES) + 2
+    pages, windows = len(QUERIES) - 5, 5
+    assert lookups("miss") == misses  # every page and window from Redis, or kept
+    assert lookups("hit") - hits == pages + len(USERS) * windows + 1  # each page read once
+    # both apps keep pages: each shown once, then kept for the other users
+    assert lookups("hit", "leaderboard_pages") - kept == 2 * ((len(USERS) - 1) * pages + 1)
 
 
 def test_the_redis_path_costs_one_round_trip_and_one_query(make_app, tokens, populated,
@@ -79,12 +85,15 @@ def test_the_redis_path_costs_one_round_trip_and_one_query(make_app, tokens, pop
         client = make_app(CACHE_URL=url).test_client()
         headers = tokens.user(60, "student", cohort_id=1)
         get(client, BOARD, headers)
+        get(client, f"{BOARD}?limit=50", headers)  # the page is kept for this version
         hits = lookups("hit")
-        for query in (f"{BOARD}?limit=50", f"{BOARD}?around=me&limit=50"):
+        for query, redis_trips in ((f"{BOARD}?limit=50", 0), (f"{BOARD}?around=me&limit=50", 1)):
             with proxy.counting() as trips, count_queries() as stats:
                 get(client, query, headers)
-            assert (trips(), stats.count) == (1, 1)  # the season, its version, the players
-        assert lookups("hit") - hits == 2
+            # a kept page: the season, its version and the caller's place; a window: the
+            # season, its version and the window's players
+            assert (trips(), stats.count) == (redis_trips, 1)
+        assert lookups("hit") - hits == 1
 
 
 def test_a_wrong_guess_of_the_current_season_is_never_served(apps, tokens, populated, game):
@@ -100,11 +109,11 @@ def test_a_wrong_guess_of_the_current_season_is_never_served(apps, tokens, popul
     assert board_mirror.current_seasons == {1: populated["id"]}
     board_mirror.current_seasons[1] = past["id"]  # as if "current" had been Past
     with count_queries() as stats:
-        answer = get(cached, BOARD, headers)
-    assert stats.count == 3  # the guess checked, then the season and the page's players
-    assert answer == get(sql, BOARD, headers)
+        answer = get(cached, AROUND, headers)
+    assert stats.count == 3  # the guess checked, then the season and the window's players
+    assert answer == get(sql, AROUND, headers)
     assert board_mirror.current_seasons == {1: populated["id"]}
-    for url in (BOARD, f"{BOARD}?around=me&limit=5", f"{BOARD}?season={past['id']}"):
+    for url in (BOARD, AROUND, f"{BOARD}?season={past['id']}"):
         with count_queries() as stats:
             answer = get(cached, url, headers)
         assert stats.count == 1 and answer == get(sql, url, headers), url
@@ -116,18 +125,18 @@ def test_an_update_lost_while_redis_blipped_is_never_served(make_app, game, toke
     headers = tokens.user(1, "student", cohort_id=1)
     with proxy_to(redis_url) as (proxy, url):
         cached = make_app(CACHE_URL=url, CACHE_RETRY_AFTER="0").test_client()
-        get(cached, BOARD, headers)
+        get(cached, AROUND, headers)
         hits = lookups("hit")
-        assert get(cached, BOARD, headers) == get(sql, BOARD, headers)
+        assert get(cached, AROUND, headers) == get(sql, AROUND, headers)
         assert lookups("hit") == hits + 1
         proxy.freeze()  # the award commits; its update to Redis times out
         award(cached, tokens, game.points(1, 1000, ref="big"))
         proxy.cut()  # the update held in the network is lost, not delivered late
         proxy.thaw()
         misses = lookups("miss")
-        fresh = get(cached, BOARD, headers)
+        fresh = get(cached, AROUND, headers)
         assert lookups("miss") == misses + 1
-        assert fresh == get(sql, BOARD, headers)
+        assert fresh == get(sql, AROUND, headers)
         assert b'"rank":1,"user_id":1,' in fresh
         same_answers(sql, cached, tokens, users=(1,), queries=QUERIES[:4])
 
@@ -147,18 +156,19 @@ def test_an_update_applied_in_step_keeps_serving_redis(apps, game, tokens):
     game.player(121, cohort=1, name="Late joiner")  # through the other app: a miss, rebuilt
     get(cached, BOARD, headers)
     award(cached, tokens, game.points(121, 5, ref="late"))
-    hits = lookups("hit")
-    same_answers(sql, cached, tokens, users=(5, 6, 121), queries=QUERIES[:6])
-    assert lookups("hit") == hits + 18
+    hits, misses = lookups("hit"), lookups("miss")
+    same_answers(sql, cached, tokens, users=(5, 6, 121), queries=QUERIES[:6] + QUERIES[-2:])
+    assert lookups("miss") == misses
+    assert lookups("hit") == hits + 6 + 3 * 2  # each page read once, then kept; each window
 
 
 def test_redis_restarted_empty(apps, tokens, redis_url):
     sql, cached = apps
     headers = tokens.user(17, "student", cohort_id=1)
-    get(cached, BOARD, headers)
+    get(cached, AROUND, headers)
     redis.Redis.from_url(redis_url).flushdb()
     misses = lookups("miss")
-    assert get(cached, BOARD, headers) == get(sql, BOARD, headers)
+    assert get(cached, AROUND, headers) == get(sql, AROUND, headers)
     assert lookups("miss") == misses + 1
     same_answers(sql, cached, tokens, users=(17,))
 
