@@ -7,7 +7,7 @@ from flask import Flask
 from services import SERVICES
 from services.gamification import cli, models, routes  # noqa: F401 (models: the tables)
 from services.gamification.db import db
-from services.gamification.leaderboard import register_pages
+from services.gamification.leaderboard import register_blocks
 from services.gamification.mirror import register_mirror
 from shared.app import create_service_app
 from shared.config import Setting, number, url
@@ -59,7 +59,7 @@ def create_app(config=None) -> Flask:
     app = create_service_app(SERVICES["gamification"], __name__, SETTINGS, config)
     register_db(app, db, MIGRATIONS)
     register_mirror(app)
-    register_pages(app)
+    register_blocks(app)
     app.register_blueprint(routes.api)
     app.register_blueprint(routes.internal)
     cli.register_commands(app)

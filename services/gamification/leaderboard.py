@@ -2,15 +2,16 @@
 
 Three sources give the same answer byte for byte: Redis sorted sets while they carry the
 board's current version, the live tables (totals read in index order, ranks from the score
-buckets: no sort, no count of every player above), and a frozen season's standings. A page
-(not a window around the caller) is shown once per board version and kept (Pages): a request
-for it then reads only the season, the board's version and the caller's place, in one
-statement.
+buckets: no sort, no count of every player above), and a frozen season's standings. A live
+board is shown in blocks kept per version (Blocks): a page of kept blocks costs one statement
+(the season, the board's version and the caller's place), a window around the caller one read
+of Redis for where it starts and one statement (the season and the version).
 """
 
 import json
 import threading
 from datetime import datetime
+from json.encoder import encode_basestring_ascii as json_string
 
 from flask import after_this_request, current_app
 from sqlalchemy import and_, bindparam, func, or_, select, text
@@ -70,39 +71,78 @@ CURRENT_WITH_PLACE, BY_ID_WITH_PLACE = _with_place(CURRENT), _with_place(BY_ID)
 CURRENT_WITH_PLAYERS, BY_ID_WITH_PLAYERS = _with_players(CURRENT), _with_players(BY_ID)
 
 
-PAGES_KEPT = 512
+BLOCK = 50  # entries in a kept block: pages and windows are cut from blocks
+BLOCKS_KEPT = 4096  # about 20 MB a process: every block of two 100,000-player boards
 
 
-class Pages:
-    """Pages of boards as shown (their entries' JSON), kept in this process by the board's
-    version, where they start and how many they hold: a version fixes the players on the page,
-    their points and how the page shows them (every change to a player's name or streak bumps
-    the boards they are on). Each is kept until the first moment one of its streaks could read
-    differently (a local midnight), and the oldest go first beyond PAGES_KEPT. Windows around
-    a caller are not kept: nearly every caller has their own."""
+class Blocks:
+    """Runs of BLOCK entries of boards as shown (each entry's JSON), kept in this process by
+    the board's version and the run's place on it: a version fixes the players on a board,
+    their points and how they are shown (every change to a player's name or streak bumps the
+    boards they are on). Pages and windows around callers are cut from them, so callers near
+    each other share them. Each is kept until the first moment one of its streaks could read
+    differently (a local midnight), and the oldest go first beyond BLOCKS_KEPT."""
 
     def __init__(self):
-        self.kept: dict[tuple, tuple[str, datetime]] = {}
+        self.kept: dict[tuple, tuple[list[str], datetime]] = {}
         self.lock = threading.Lock()
 
-    def get(self, key: tuple, now: datetime) -> str | None:
+    def get(self, key: tuple, now: datetime) -> list[str] | None:
         kept = self.kept.get(key)
         return kept[0] if kept is not None and now < kept[1] else None
 
-    def put(self, key: tuple, entries: str, until: datetime) -> None:
+    def put(self, key: tuple, entries: list[str], until: datetime) -> None:
         with self.lock:
             self.kept.pop(key, None)
-            if len(self.kept) >= PAGES_KEPT:
+            if len(self.kept) >= BLOCKS_KEPT:
                 del self.kept[next(iter(self.kept))]
             self.kept[key] = (entries, until)
 
 
-def register_pages(app) -> None:
-    app.extensions["gamification.pages"] = Pages()
+def register_blocks(app) -> None:
+    app.extensions["gamification.blocks"] = Blocks()
 
 
-def pages() -> Pages:
-    return current_app.extensions["gamification.pages"]
+class Cut:
+    """`count` entries from position `start` (0-based) of a board at a version, cut from kept
+    blocks: `missing` names the run of blocks to read (`offset`, `limit`) before `json`."""
+
+    def __init__(self, board: tuple, start: int, count: int, now: datetime):
+        self.board, self.start, self.count, self.now = board, start, count, now
+        self.store: Blocks = current_app.extensions["gamification.blocks"]
+        self.first, last = start // BLOCK, (start + count - 1) // BLOCK
+        self.runs = {i: self.store.get((*board, i), now) for i in range(self.first, last + 1)}
+        missing = [i for i, run in self.runs.items() if run is None]
+        self.missing = (missing[0] * BLOCK, (missing[-1] - missing[0] + 1) * BLOCK) \
+            if missing and count > 0 else None
+        count_cache(current_app.name, "leaderboard_blocks", "miss" if self.missing else "hit")
+
+    def fill(self, entries: list, players: dict | None) -> None:
+        """Show and keep the missing blocks from their entries (read at `missing`)."""
+        offset = self.missing[0]
+        for at in range(0, len(entries), BLOCK):
+            shown, until = shown_each(entries[at:at + BLOCK], players, self.now)
+            self.runs[(offset + at) // BLOCK] = shown
+            self.store.put((*self.board, (offset + at) // BLOCK), shown, until)
+
+    def json(self) -> str:
+        if self.count <= 0:
+            return "[]"
+        skip = self.start - self.first * BLOCK
+        cut = [e for i in sorted(self.runs) for e in self.runs[i]][skip:skip + self.count]
+        return "[" + ",".join(cut) + "]"
+
+
+def page_cut(row, cohort_id: int, limit: int, offset: int, now: datetime, read) -> str | None:
+    """The entries' JSON of a page of a live board (find_season's row) from kept blocks,
+    reading the others with `read(offset, limit)` (entries; None: it cannot)."""
+    cut = Cut((row[0], cohort_id, row[6]), offset, min(limit, (row[7] or 0) - offset), now)
+    if cut.missing:
+        entries = read(*cut.missing)
+        if entries is None:
+            return None
+        cut.fill(entries, players_of(entries))
+    return cut.json()
 
 
 def find_season(season: str | int, cohort_id: int, me: int | None, now: datetime):
@@ -142,16 +182,19 @@ def leaderboard(*, cohort_id: int, season: str | int, limit: int, offset: int, a
     if row[5]:
         entries, mine = frozen(params, around and me is not None)
     elif not around and row[6] is not None:
-        def read():
-            window = read_copy(row, cohort_id, limit, offset, None, False)
-            return entries_of(window) if window else live(params, False)[0]
+        def read(at: int, size: int) -> list:
+            window = read_copy(row, cohort_id, size, at, None, False)
+            return entries_of(window) if window else \
+                live({**params, "offset": at, "limit": size}, False)[0]
 
-        return page_answer(row, cohort_id, limit, offset, now, read)
+        page = page_cut(row, cohort_id, limit, offset, now, read)
+        return answer_of(row, cohort_id, page, place_in(row), now)
     else:
         window = read_copy(row, cohort_id, limit, offset, me, around)
         entries, mine = ((entries_of(window), place_of(window)) if window
                          else live(params, around and me))
-    return answer_of(row, cohort_id, shown(entries, players_of(entries), now)[0], mine, now)
+    page = "[" + ",".join(shown_each(entries, players_of(entries), now)[0]) + "]"
+    return answer_of(row, cohort_id, page, mine, now)
 
 
 def quick(*, cohort_id: int, season: str | int, limit: int, offset: int, around: bool,
@@ -171,15 +214,16 @@ def quick(*, cohort_id: int, season: str | int, limit: int, offset: int, around:
     if row[5] or row[6] is None:
         return None
 
-    def read():
-        window = mirror.current().read(row[0], cohort_id, row[6], offset=offset, limit=limit,
+    def read(at: int, size: int) -> list | None:
+        window = mirror.current().read(row[0], cohort_id, row[6], offset=at, limit=size,
                                        me=None, around=False)
         if window is None:  # the route answers, and has the copy rebuilt
             return None
         count_cache(current_app.name, "leaderboard", "hit")
         return entries_of(window)
 
-    return page_answer(row, cohort_id, limit, offset, now, read)
+    page = page_cut(row, cohort_id, limit, offset, now, read)
+    return None if page is None else answer_of(row, cohort_id, page, place_in(row), now)
 
 
 def statement_params(season_id: int, cohort_id: int, limit: int, offset: int, me: int | None,
@@ -187,22 +231,6 @@ def statement_params(season_id: int, cohort_id: int, limit: int, offset: int, me
     """The parameters of the board's statements (leaderboard_sql)."""
     return {"s": season_id, "c": cohort_id, "limit": limit, "offset": offset, "me": me or 0,
             "k": (limit - 1) // 2, "total": size}
-
-
-def page_answer(row, cohort_id: int, limit: int, offset: int, now: datetime,
-                read) -> bytes | None:
-    """A page of a live board with the caller's place from find_season's row: the page kept
-    for the board's version, or its entries from `read()` (None: it cannot) shown and kept."""
-    key = (row[0], cohort_id, row[6], offset, limit)
-    page = pages().get(key, now)
-    count_cache(current_app.name, "leaderboard_pages", "miss" if page is None else "hit")
-    if page is None:
-        entries = read()
-        if entries is None:
-            return None
-        page, until = shown(entries, players_of(entries), now)
-        pages().put(key, page, until)
-    return answer_of(row, cohort_id, page, place_in(row), now)
 
 
 def read_copy(row, cohort_id: int, limit: int, offset: int, me: int | None, around: bool):
@@ -238,10 +266,18 @@ def from_copy(*, cohort_id: int, season: str | int, limit: int, offset: int, me:
     if guess is None:
         return None
     window = board_mirror.window(guess, cohort_id, offset=offset, limit=limit, me=me,
-                                 around=True)
+                                 around=True, entries=False)
     if window is None:
         return None
-    entries = entries_of(window)
+    version, size, start = (int(v) for v in window[:3])
+    cut = Cut((guess, cohort_id, version), start, min(limit, size - start), now)
+    entries = []
+    if cut.missing:
+        span = board_mirror.window(guess, cohort_id, offset=cut.missing[0],
+                                   limit=cut.missing[1], me=None, around=False, entries=True)
+        if span is None or int(span[0]) != version:
+            return None
+        entries = entries_of(span)
     ids = [e[1] for e in entries]
     if season == "current":
         rows = db.fetch(CURRENT_WITH_PLAYERS, {"cohort": cohort_id, "now": now, "ids": ids})
@@ -249,11 +285,12 @@ def from_copy(*, cohort_id: int, season: str | int, limit: int, offset: int, me:
         rows = db.fetch(BY_ID_WITH_PLAYERS, {"cohort": cohort_id, "season": season, "ids": ids})
     row = rows[0] if rows else None
     if (row is None or row[0] != guess or row[2] not in (None, cohort_id) or row[5]
-            or row[6] != int(window[0])):
+            or row[6] != version):
         return None
     count_cache(current_app.name, "leaderboard", "hit")
-    players = {r[8]: r for r in rows if r[8] is not None}
-    return answer_of(row, cohort_id, shown(entries, players, now)[0], place_of(window), now)
+    if cut.missing:
+        cut.fill(entries, {r[8]: r for r in rows if r[8] is not None})
+    return answer_of(row, cohort_id, cut.json(), place_of(window), now)
 
 
 def dumps(value) -> str:
@@ -267,10 +304,10 @@ def answer_of(row, cohort_id: int, entries: str, mine: dict | None, now: datetim
             f'"total":{row[7] or 0},"entries":{entries},"me":{dumps(mine)}}}\n').encode()
 
 
-def shown(entries: list, players: dict | None, now: datetime) -> tuple[str, datetime]:
-    """The entries' JSON, and until when it holds (a streak may read differently after)."""
+def shown_each(entries: list, players: dict | None, now: datetime) -> tuple[list[str], datetime]:
+    """Each entry's JSON, and until when they hold (a streak may read differently after)."""
     days = ReferenceDays(now)
-    return dumps([entry(e, players, days) for e in entries]), days.until
+    return [entry(e, players, days) for e in entries], days.until
 
 
 class ReferenceDays(dict):
@@ -291,14 +328,15 @@ class ReferenceDays(dict):
         return day
 
 
-def entry(e, players: dict | None, days: ReferenceDays) -> dict:
-    """(rank, user_id, points) with the player from `players`, or the whole row."""
+def entry(e, players: dict | None, days: ReferenceDays) -> str:
+    """The JSON of an entry (rank, user_id, points) with the player from `players`, or of
+    the whole row: as Flask would write {rank, user_id, display_name, points, streak}."""
     rank, user_id, points = e[:3]
     info = players[user_id] if players is not None else e
     *_, name, timezone, length, last, synced, named = info
     streak = current_streak(length, last, days.of(timezone, synced, named))
-    return {"rank": rank, "user_id": user_id, "display_name": name, "points": points,
-            "streak": streak}
+    return (f'{{"rank":{rank},"user_id":{user_id},"display_name":{json_string(name)},'
+            f'"points":{points},"streak":{streak}}}')
 
 
 def me_dict(rank: int, points: int, tied: int) -> dict:

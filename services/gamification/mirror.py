@@ -37,7 +37,8 @@ redis.call('SET', KEYS[2], ARGV[2] .. ':' .. redis.call('ZCARD', KEYS[1]))
 return 1
 """
 
-# KEYS: board, version. ARGV: offset, limit, member of the caller ('' for none), 'around'.
+# KEYS: board, version. ARGV: offset, limit, member of the caller ('' for none), 'around',
+# 'entries' (or '': where the window starts, without its entries).
 # Returns nil when the board is missing or incomplete, else {version, size, start,
 # players above the first entry, caller's score or '', players above the caller, players
 # with the caller's score, member, score, member, score ...}.
@@ -54,7 +55,10 @@ if ARGV[4] == 'around' and score then
   local position = redis.call('ZRANK', KEYS[1], me)
   start = math.max(0, math.min(position - math.floor((limit - 1) / 2), size - limit))
 end
-local page = redis.call('ZRANGE', KEYS[1], start, start + limit - 1, 'WITHSCORES')
+local page = {}
+if ARGV[5] == 'entries' then
+  page = redis.call('ZRANGE', KEYS[1], start, start + limit - 1, 'WITHSCORES')
+end
 local above = 0
 if #page > 0 then above = redis.call('ZCOUNT', KEYS[1], '-inf', '(' .. page[2]) end
 local me_above, me_tied = 0, 0
@@ -140,19 +144,20 @@ class Mirror:
              me: int | None, around: bool) -> list | None:
         """The board's window and the caller's place, or None: not current (or Redis down)."""
         answer = self.window(season_id, cohort_id, offset=offset, limit=limit, me=me,
-                             around=around)
+                             around=around, entries=True)
         return answer if answer is not None and int(answer[0]) == version else None
 
     def window(self, season_id: int, cohort_id: int, *, offset: int, limit: int,
-               me: int | None, around: bool) -> list | None:
-        """The board's window and the caller's place at whatever version Redis holds (its
-        first element), or None: no complete board there (or Redis down). Served only once
-        the database has said that version is the board's."""
+               me: int | None, around: bool, entries: bool) -> list | None:
+        """The board's window (or only where it starts) and the caller's place at whatever
+        version Redis holds (its first element), or None: no complete board there (or Redis
+        down). Served only once the database has said that version is the board's."""
         if not self.usable:
             return None
         try:
             return self._read(keys=keys(season_id, cohort_id), args=[
-                offset, limit, "" if me is None else member(me), "around" if around else ""])
+                offset, limit, "" if me is None else member(me), "around" if around else "",
+                "entries" if entries else ""])
         except redis.RedisError as exc:
             self._failed("read", exc)
             return None

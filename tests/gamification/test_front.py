@@ -140,15 +140,15 @@ def board(app, tokens, user=1):
     return body
 
 
-def kept_pages(app) -> int:
-    return len(app.extensions["gamification.pages"].kept)
+def kept_blocks(app) -> int:
+    return len(app.extensions["gamification.blocks"].kept)
 
 
 def test_a_kept_page_shows_a_new_name_at_once(pair, game, tokens):
     sql, cached = pair
     for _ in range(3):
         assert board(cached, tokens) == board(sql, tokens)
-    assert kept_pages(cached) == 1
+    assert kept_blocks(cached) == 1
     game.player(3, name="Renamed")
     assert b'"Renamed"' in board(cached, tokens)
     assert board(cached, tokens) == board(sql, tokens)

@@ -39,7 +39,7 @@ def closed_season(game, app):
 READS = [
     ("/api/gamification/leaderboard?limit=50", 2),
     ("/api/gamification/leaderboard?around=me&limit=9", 2),
-    ("/api/gamification/leaderboard?offset=3&limit=5", 2),
+    ("/api/gamification/leaderboard?offset=1&limit=5", 2),
     (f"{PLAYERS}/2", 1),
     (f"{PLAYERS}/me/streak", 1),
     (f"{PLAYERS}/2/activity", 2),
@@ -57,6 +57,16 @@ def test_reads_take_a_fixed_budget_as_data_grows(app, game, client, closed_seaso
         grow(game, first, count, each)
         counts.append(queries(client, "get", path, game.student(2)))
     assert counts == [budget, budget]
+
+
+@pytest.mark.parametrize("path", [r[0] for r in READS[:3]])
+def test_a_page_of_kept_blocks_takes_one_statement(app, game, client, closed_season, path):
+    """The season, its board's version and the caller's place; the entries were kept from
+    the first answer (a window around the caller without Redis is read every time)."""
+    grow(game, 1, 40, 3)
+    first = queries(client, "get", path, game.student(2))
+    again = queries(client, "get", path, game.student(3))
+    assert (first, again) == (2, 2 if "around" in path else 1)
 
 
 def test_a_frozen_board_takes_the_same_budget(app, game, client, closed_season):
