@@ -111,7 +111,7 @@ class Mirror:
         self.retry_after = retry_after
         self.down_until = 0.0
         # The season "current" was last, per cohort: where to look before the database has
-        # said. Only a guess: the statement that reads the page's players checks it.
+        # said. Only a guess: the statement that checks a window's version checks it too.
         self.current_seasons: dict[int, int] = {}
         self._follow = self.client.register_script(FOLLOW)
         self._read = self.client.register_script(READ)
