@@ -128,17 +128,25 @@ _NEVER = -1  # a jit_*_above_cost that no statement reaches
 
 
 @contextmanager
-def _optimised_jit(conn):
-    """Inlined and optimised JIT for one statement that reads millions of rows: its 16
-    aggregates run over every submission, so the compilation pays for itself several times."""
+def _settings(conn, **values):
+    """Planner settings for the statements inside only, then back to the transaction's."""
     if not is_postgres(conn):
         yield
         return
-    for setting in ("jit_inline_above_cost", "jit_optimize_above_cost"):
-        conn.execute(text(f"SET LOCAL {setting} = 0"))
+    before = {name: conn.execute(text(f"SHOW {name}")).scalar() for name in values}
+    for name, value in values.items():
+        conn.execute(text(f"SET LOCAL {name} = {value}"))
     yield
-    for setting in ("jit_inline_above_cost", "jit_optimize_above_cost"):
-        conn.execute(text(f"SET LOCAL {setting} = {_NEVER}"))
+    for name, value in before.items():
+        conn.execute(text(f"SET LOCAL {name} = '{value}'"))
+
+
+# Inlined and optimised JIT for the statement that reads every submission: its 16
+# aggregates run millions of times, so the compilation pays for itself several times.
+_OPTIMISED_JIT = {"jit_inline_above_cost": 0, "jit_optimize_above_cost": 0}
+# The percentiles' sort of the last 30 days' first reviews, split between the workers (a
+# Gather Merge feeds the window pass in the leader), which the default costs rate too dear.
+_PARALLEL_SORT = {"parallel_setup_cost": 0, "parallel_tuple_cost": 0}
 
 
 def _stage(p: _Pass) -> None:
@@ -147,14 +155,15 @@ def _stage(p: _Pass) -> None:
     times keep to the recent part of each table."""
     s = p.scope
     students = _filter("s.student_id", s.students, "students")
-    with _optimised_jit(p.conn):
+    with _settings(p.conn, **_OPTIMISED_JIT):
         p.temp("analytics_tmp_s", student_totals(students, weeks=False))
     # The recent windows, one statement: its four branches are independent aggregations,
     # which PostgreSQL runs side by side in parallel workers (a Parallel Append).
     p.temp("analytics_tmp_w", " UNION ALL ".join(_windows(p)))
-    p.temp("analytics_tmp_p", review_hours(
-        _filter("s.first_mentor_id", s.mentors, "mentors"),
-        duration(p.conn, "s.first_reviewed_at", "s.created_at")))
+    with _settings(p.conn, **_PARALLEL_SORT):
+        p.temp("analytics_tmp_p", review_hours(
+            _filter("s.first_mentor_id", s.mentors, "mentors"),
+            duration(p.conn, "s.first_reviewed_at", "s.created_at")))
     p.temp("analytics_tmp_r7", "SELECT r.mentor_id, count(*) AS reviews FROM analytics_reviews r "
            f"WHERE r.reviewed_at >= :a7 AND {_filter('r.mentor_id', s.mentors, 'mentors')} "
            "GROUP BY r.mentor_id")
