@@ -141,9 +141,6 @@ def _settings(conn, **values):
         conn.execute(text(f"SET LOCAL {name} = '{value}'"))
 
 
-# Inlined and optimised JIT for the statement that reads every submission: its 16
-# aggregates run millions of times, so the compilation pays for itself several times.
-_OPTIMISED_JIT = {"jit_inline_above_cost": 0, "jit_optimize_above_cost": 0}
 # The percentiles' sort of the last 30 days' first reviews, split between the workers (a
 # Gather Merge feeds the window pass in the leader), which the default costs rate too dear.
 _PARALLEL_SORT = {"parallel_setup_cost": 0, "parallel_tuple_cost": 0}
@@ -155,8 +152,7 @@ def _stage(p: _Pass) -> None:
     times keep to the recent part of each table."""
     s = p.scope
     students = _filter("s.student_id", s.students, "students")
-    with _settings(p.conn, **_OPTIMISED_JIT):
-        p.temp("analytics_tmp_s", student_totals(students, weeks=False))
+    p.temp("analytics_tmp_s", student_totals(students, weeks=False))
     # The recent windows, one statement: its four branches are independent aggregations,
     # which PostgreSQL runs side by side in parallel workers (a Parallel Append).
     p.temp("analytics_tmp_w", " UNION ALL ".join(_windows(p)))
@@ -292,16 +288,15 @@ def recompute(*, cohort: int | None = None, full: bool = False, dry_run: bool = 
     options = {"isolation_level": "REPEATABLE READ"} if engine.dialect.name == "postgresql" else {}
     with engine.connect().execution_options(**options) as conn, conn.begin():
         if is_postgres(conn):
-            # Hash aggregates of every student in memory. JIT compiles the passes' filter
-            # expressions, unoptimised: optimising a statement's dozens of expressions costs
-            # more than it saves, except in the all-time pass (see _stage).
+            # Hash aggregates of every student in memory. JIT compiles the passes'
+            # expressions, unoptimised: optimising them costs more than it saves.
             conn.execute(text("SET LOCAL work_mem = '256MB'"))
-            # The leader only gathers: running a branch of the windows' Parallel Append
-            # itself, it would leave the workers waiting on full queues of finished rows.
-            conn.execute(text("SET LOCAL parallel_leader_participation = off"))
             conn.execute(text("SET LOCAL jit = on"))
             conn.execute(text(f"SET LOCAL jit_inline_above_cost = {_NEVER}"))
             conn.execute(text(f"SET LOCAL jit_optimize_above_cost = {_NEVER}"))
+            # The leader only gathers: running a branch of the windows' Parallel Append
+            # itself, it would leave the workers waiting on full queues of finished rows.
+            conn.execute(text("SET LOCAL parallel_leader_participation = off"))
         _drop_temp(conn)
         p = _Pass(conn, scope, Windows(now), log)
         if p.fresh:
