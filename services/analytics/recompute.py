@@ -141,6 +141,10 @@ def _settings(conn, **values):
         conn.execute(text(f"SET LOCAL {name} = '{value}'"))
 
 
+# JIT for the pass over every submission, whose 16 aggregates run millions of times; the
+# other passes read a fraction of the rows, and each parallel worker would compile their
+# dozens of expressions for about as long as they save.
+_JIT = {"jit": "on"}
 # The percentiles' sort of the last 30 days' first reviews, split between the workers (a
 # Gather Merge feeds the window pass in the leader), which the default costs rate too dear.
 _PARALLEL_SORT = {"parallel_setup_cost": 0, "parallel_tuple_cost": 0}
@@ -152,7 +156,8 @@ def _stage(p: _Pass) -> None:
     times keep to the recent part of each table."""
     s = p.scope
     students = _filter("s.student_id", s.students, "students")
-    p.temp("analytics_tmp_s", student_totals(students, weeks=False))
+    with _settings(p.conn, **_JIT):
+        p.temp("analytics_tmp_s", student_totals(students, weeks=False))
     # The recent windows, one statement: its four branches are independent aggregations,
     # which PostgreSQL runs side by side in parallel workers (a Parallel Append).
     p.temp("analytics_tmp_w", " UNION ALL ".join(_windows(p)))
@@ -288,10 +293,10 @@ def recompute(*, cohort: int | None = None, full: bool = False, dry_run: bool = 
     options = {"isolation_level": "REPEATABLE READ"} if engine.dialect.name == "postgresql" else {}
     with engine.connect().execution_options(**options) as conn, conn.begin():
         if is_postgres(conn):
-            # Hash aggregates of every student in memory. JIT compiles the passes'
-            # expressions, unoptimised: optimising them costs more than it saves.
+            # Hash aggregates of every student in memory. JIT only where it pays (_JIT),
+            # compiling expressions, unoptimised: optimising them costs more than it saves.
             conn.execute(text("SET LOCAL work_mem = '256MB'"))
-            conn.execute(text("SET LOCAL jit = on"))
+            conn.execute(text("SET LOCAL jit = off"))
             conn.execute(text(f"SET LOCAL jit_inline_above_cost = {_NEVER}"))
             conn.execute(text(f"SET LOCAL jit_optimize_above_cost = {_NEVER}"))
             # The leader only gathers: running a branch of the windows' Parallel Append
