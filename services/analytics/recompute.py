@@ -196,6 +196,14 @@ def _windows(p: _Pass) -> list[str]:
     ]
 
 
+def _paired(first: str, second: str) -> str:
+    """The staged count lists of two kinds side by side, a row per id: one join for both
+    (a join per kind sorted the staged rows once each)."""
+    lists = ", ".join(f"max(counts) FILTER (WHERE kind = '{k}') AS {k}" for k in (first, second))
+    return (f"(SELECT id, {lists} FROM analytics_tmp_w WHERE kind IN ('{first}', '{second}') "
+            "GROUP BY id)")
+
+
 def _students(p: _Pass) -> int:
     s = p.scope
     ids = ("SELECT student_id FROM analytics_memberships UNION SELECT student_id FROM "
@@ -206,7 +214,7 @@ def _students(p: _Pass) -> int:
     if not s.full:
         ids = f"SELECT student_id FROM ({ids}) a WHERE student_id IN :students"
         current += " AND student_id IN :students"
-    weekly = joined_counts([("w.counts", WEEKS), ("r.counts", WEEKS)])
+    weekly = joined_counts([("w.ws", WEEKS), ("w.wr", WEEKS)])
     return p.replace(
         "analytics_student_summaries", _filter("student_id", s.students, "students"),
         "(student_id, cohort_id, submissions, reviewed, approved, score_sum, "
@@ -215,15 +223,14 @@ def _students(p: _Pass) -> int:
         f"coalesce(t.approved, 0), coalesce(t.score_sum, 0), t.last_at, {weekly}, :now "
         f"FROM ({ids}) i LEFT JOIN ({current}) c ON c.student_id = i.student_id AND c.rn = 1 "
         "LEFT JOIN analytics_tmp_s t ON t.student_id = i.student_id "
-        "LEFT JOIN analytics_tmp_w w ON w.kind = 'ws' AND w.id = i.student_id "
-        "LEFT JOIN analytics_tmp_w r ON r.kind = 'wr' AND r.id = i.student_id", "student summaries")
+        f"LEFT JOIN {_paired('ws', 'wr')} w ON w.id = i.student_id", "student summaries")
 
 
 def _cohorts(p: _Pass) -> int:
     s = p.scope
     where = _filter("m.cohort_id", s.cohorts, "cohorts")
     histogram = json_array(p.conn, [f"c.{n}" for n in HIST_NAMES])
-    daily = joined_counts([("ds.counts", DAYS), ("dr.counts", DAYS)])
+    daily = joined_counts([("d.ds", DAYS), ("d.dr", DAYS)])
     figures = (
         f"SELECT k.cohort_id, {', '.join(COHORT)} FROM (SELECT DISTINCT "
         f"cohort_id FROM analytics_memberships m WHERE {where}) k "
@@ -236,8 +243,7 @@ def _cohorts(p: _Pass) -> int:
         "c.students, c.active, c.submissions, c.reviewed, c.approved, c.score_sum, "
         f"{histogram}, c.oldest_pending, {daily}, :now "
         f"FROM ({figures}) c "
-        "LEFT JOIN analytics_tmp_w ds ON ds.kind = 'ds' AND ds.id = c.cohort_id "
-        "LEFT JOIN analytics_tmp_w dr ON dr.kind = 'dr' AND dr.id = c.cohort_id",
+        f"LEFT JOIN {_paired('ds', 'dr')} d ON d.id = c.cohort_id",
         "cohort summaries")
 
 
