@@ -129,7 +129,7 @@ _NEVER = -1  # a jit_*_above_cost that no statement reaches
 
 @contextmanager
 def _settings(conn, **values):
-    """Planner settings for the statements inside only, then back to the transaction's."""
+    """Settings for the statements inside only, then back to the transaction's."""
     if not is_postgres(conn):
         yield
         return
