@@ -122,7 +122,10 @@ def test_each_run_is_recorded_and_readiness_warns_when_old(make_app, summary_app
 def test_a_full_run_leaves_the_summary_tables_as_migrated(summary_app):
     def tables():
         found = inspect(db.engine)
-        return {t: found.get_pk_constraint(t) for t in found.get_table_names()}
+        return {t: (found.get_pk_constraint(t), found.get_indexes(t),
+                    [(c["name"], str(c["type"]), c["nullable"], c["default"])
+                     for c in found.get_columns(t)])
+                for t in recompute_module.SUMMARIES}, sorted(found.get_table_names())
 
     runner = summary_app.test_cli_runner()
     with summary_app.app_context():
