@@ -134,12 +134,14 @@ COHORT_NAMES = ["students", "active", "submissions", "reviewed", "approved", "sc
 def review_hours(where: str, duration: str, source: str = "analytics_submissions") -> str:
     """Per mentor: the submissions at the nearest-rank p50 (rank (n+1)/2) and p90 (rank
     (9n+9)/10) of creation-to-first-review time, over their first reviews of the last 30
-    days; `duration` is sql.duration() of the two times."""
+    days; `duration` is sql.duration() of the two times. Rank and count share one window
+    (the whole partition as frame, which row_number ignores): one pass over the sorted rows."""
+    window = (f"OVER (PARTITION BY s.first_mentor_id ORDER BY {duration}, s.submission_id "
+              "ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)")
     return (
         "SELECT mentor_id, created_at, first_reviewed_at, rn, n FROM ("
         "SELECT s.first_mentor_id AS mentor_id, s.created_at, s.first_reviewed_at, "
-        f"row_number() OVER (PARTITION BY s.first_mentor_id ORDER BY {duration}, "
-        "s.submission_id) AS rn, count(*) OVER (PARTITION BY s.first_mentor_id) AS n "
+        f"row_number() {window} AS rn, count(*) {window} AS n "
         f"FROM {source} s WHERE s.first_reviewed_at >= :a30 "
         f"AND s.created_at IS NOT NULL AND {where}) q "
         "WHERE rn = (n + 1) / 2 OR rn = (9 * n + 9) / 10")

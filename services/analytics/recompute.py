@@ -38,6 +38,9 @@ from services.analytics.sql import (
 from shared.db import utcnow
 
 TEMP = ("analytics_tmp_s", "analytics_tmp_w", "analytics_tmp_p", "analytics_tmp_r7")
+SUMMARIES = ("analytics_student_summaries", "analytics_cohort_summaries",
+             "analytics_mentor_summaries", "analytics_mentor_queue")
+NEXT = "_next"  # suffix of a summary table's fresh copy (and of its primary key's name)
 
 
 @dataclass
@@ -67,6 +70,7 @@ class _Pass:
 
     def __init__(self, conn, scope: scopes.Scope, windows: Windows, log):
         self.conn, self.scope, self.log = conn, scope, log
+        self.fresh = scope.full and is_postgres(conn)
         self.params = windows.params(conn)
         self.lists = {"students": scope.students, "cohorts": scope.cohorts,
                       "mentors": scope.mentors}
@@ -86,22 +90,64 @@ class _Pass:
     def temp(self, name: str, select: str) -> None:
         self.run(f"CREATE TEMP TABLE {name} AS {select}", f"staged {name}")
 
+    def replace(self, table: str, where: str, insert: str, what: str) -> int:
+        """Replace the rows of `table` that `where` picks by those of `insert` ("(columns)
+        SELECT ..."): in place, or on a full run into the fresh copy _publish() swaps in."""
+        if self.fresh:
+            return self.run(f"INSERT INTO {table}{NEXT} {insert}", what)
+        self.run(f"DELETE FROM {table} WHERE {where}")
+        return self.run(f"INSERT INTO {table} {insert}", what)
+
+
+def _fresh(conn) -> None:
+    """Empty copies of the summary tables for a full run to fill. Rewriting every row in
+    place costs three times as much: each insert checks the primary key against the
+    deleted rows' entries, still in the index, and the table grows by a copy of itself."""
+    for table in SUMMARIES:
+        conn.execute(text(f"CREATE TABLE {table}{NEXT} (LIKE {table} INCLUDING DEFAULTS)"))
+
+
+def _publish(conn) -> None:
+    """Swap the filled copies in: each gets its primary key (built by a sort, under its
+    own name), then replaces its table and takes the key's name. Readers wait for the
+    swap only (catalog changes), then read the new table; until then, the old one."""
+    keys = {}
+    for table in SUMMARIES:
+        (key, definition), = conn.execute(text(
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conrelid = CAST(:table AS regclass) AND contype = 'p'"), {"table": table})
+        conn.execute(text(f"ALTER TABLE {table}{NEXT} ADD CONSTRAINT {key}{NEXT} {definition}"))
+        keys[table] = key
+    for table, key in keys.items():
+        conn.execute(text(f"DROP TABLE {table}"))
+        conn.execute(text(f"ALTER TABLE {table}{NEXT} RENAME TO {table}"))
+        conn.execute(text(f"ALTER TABLE {table} RENAME CONSTRAINT {key}{NEXT} TO {key}"))
+
 
 _NEVER = -1  # a jit_*_above_cost that no statement reaches
 
 
 @contextmanager
-def _optimised_jit(conn):
-    """Inlined and optimised JIT for one statement that reads millions of rows: its 16
-    aggregates run over every submission, so the compilation pays for itself several times."""
+def _settings(conn, **values):
+    """Settings for the statements inside only, then back to the transaction's."""
     if not is_postgres(conn):
         yield
         return
-    for setting in ("jit_inline_above_cost", "jit_optimize_above_cost"):
-        conn.execute(text(f"SET LOCAL {setting} = 0"))
+    before = {name: conn.execute(text(f"SHOW {name}")).scalar() for name in values}
+    for name, value in values.items():
+        conn.execute(text(f"SET LOCAL {name} = {value}"))
     yield
-    for setting in ("jit_inline_above_cost", "jit_optimize_above_cost"):
-        conn.execute(text(f"SET LOCAL {setting} = {_NEVER}"))
+    for name, value in before.items():
+        conn.execute(text(f"SET LOCAL {name} = '{value}'"))
+
+
+# JIT for the pass over every submission, whose 16 aggregates run millions of times; the
+# other passes read a fraction of the rows, and each parallel worker would compile their
+# dozens of expressions for about as long as they save.
+_JIT = {"jit": "on"}
+# The percentiles' sort of the last 30 days' first reviews, split between the workers (a
+# Gather Merge feeds the window pass in the leader), which the default costs rate too dear.
+_PARALLEL_SORT = {"parallel_setup_cost": 0, "parallel_tuple_cost": 0}
 
 
 def _stage(p: _Pass) -> None:
@@ -110,14 +156,15 @@ def _stage(p: _Pass) -> None:
     times keep to the recent part of each table."""
     s = p.scope
     students = _filter("s.student_id", s.students, "students")
-    with _optimised_jit(p.conn):
+    with _settings(p.conn, **_JIT):
         p.temp("analytics_tmp_s", student_totals(students, weeks=False))
     # The recent windows, one statement: its four branches are independent aggregations,
     # which PostgreSQL runs side by side in parallel workers (a Parallel Append).
     p.temp("analytics_tmp_w", " UNION ALL ".join(_windows(p)))
-    p.temp("analytics_tmp_p", review_hours(
-        _filter("s.first_mentor_id", s.mentors, "mentors"),
-        duration(p.conn, "s.first_reviewed_at", "s.created_at")))
+    with _settings(p.conn, **_PARALLEL_SORT):
+        p.temp("analytics_tmp_p", review_hours(
+            _filter("s.first_mentor_id", s.mentors, "mentors"),
+            duration(p.conn, "s.first_reviewed_at", "s.created_at")))
     p.temp("analytics_tmp_r7", "SELECT r.mentor_id, count(*) AS reviews FROM analytics_reviews r "
            f"WHERE r.reviewed_at >= :a7 AND {_filter('r.mentor_id', s.mentors, 'mentors')} "
            "GROUP BY r.mentor_id")
@@ -149,6 +196,14 @@ def _windows(p: _Pass) -> list[str]:
     ]
 
 
+def _paired(first: str, second: str) -> str:
+    """The staged count lists of two kinds side by side, a row per id: one join for both
+    (a join per kind sorted the staged rows once each)."""
+    lists = ", ".join(f"max(counts) FILTER (WHERE kind = '{k}') AS {k}" for k in (first, second))
+    return (f"(SELECT id, {lists} FROM analytics_tmp_w WHERE kind IN ('{first}', '{second}') "
+            "GROUP BY id)")
+
+
 def _students(p: _Pass) -> int:
     s = p.scope
     ids = ("SELECT student_id FROM analytics_memberships UNION SELECT student_id FROM "
@@ -159,40 +214,36 @@ def _students(p: _Pass) -> int:
     if not s.full:
         ids = f"SELECT student_id FROM ({ids}) a WHERE student_id IN :students"
         current += " AND student_id IN :students"
-    weekly = joined_counts([("w.counts", WEEKS), ("r.counts", WEEKS)])
-    p.run("DELETE FROM analytics_student_summaries WHERE "
-          + _filter("student_id", s.students, "students"))
-    return p.run(
-        "INSERT INTO analytics_student_summaries (student_id, cohort_id, submissions, reviewed, "
-        "approved, score_sum, last_submission_at, weekly, computed_at) "
-        "SELECT i.student_id, c.cohort_id, coalesce(t.submissions, 0), coalesce(t.reviewed, 0), "
+    weekly = joined_counts([("w.ws", WEEKS), ("w.wr", WEEKS)])
+    return p.replace(
+        "analytics_student_summaries", _filter("student_id", s.students, "students"),
+        "(student_id, cohort_id, submissions, reviewed, approved, score_sum, "
+        "last_submission_at, weekly, computed_at) SELECT i.student_id, c.cohort_id, "
+        "coalesce(t.submissions, 0), coalesce(t.reviewed, 0), "
         f"coalesce(t.approved, 0), coalesce(t.score_sum, 0), t.last_at, {weekly}, :now "
         f"FROM ({ids}) i LEFT JOIN ({current}) c ON c.student_id = i.student_id AND c.rn = 1 "
         "LEFT JOIN analytics_tmp_s t ON t.student_id = i.student_id "
-        "LEFT JOIN analytics_tmp_w w ON w.kind = 'ws' AND w.id = i.student_id "
-        "LEFT JOIN analytics_tmp_w r ON r.kind = 'wr' AND r.id = i.student_id", "student summaries")
+        f"LEFT JOIN {_paired('ws', 'wr')} w ON w.id = i.student_id", "student summaries")
 
 
 def _cohorts(p: _Pass) -> int:
     s = p.scope
     where = _filter("m.cohort_id", s.cohorts, "cohorts")
     histogram = json_array(p.conn, [f"c.{n}" for n in HIST_NAMES])
-    daily = joined_counts([("ds.counts", DAYS), ("dr.counts", DAYS)])
+    daily = joined_counts([("d.ds", DAYS), ("d.dr", DAYS)])
     figures = (
         f"SELECT k.cohort_id, {', '.join(COHORT)} FROM (SELECT DISTINCT "
         f"cohort_id FROM analytics_memberships m WHERE {where}) k "
         f"LEFT JOIN analytics_memberships m ON m.cohort_id = k.cohort_id AND m.status = {ENROLLED} "
         "LEFT JOIN analytics_tmp_s t ON t.student_id = m.student_id GROUP BY k.cohort_id")
-    p.run("DELETE FROM analytics_cohort_summaries WHERE "
-          + _filter("cohort_id", s.cohorts, "cohorts"))
-    return p.run(
-        "INSERT INTO analytics_cohort_summaries (cohort_id, students, active_last_7_days, "
-        "submissions, reviewed, approved, score_sum, histogram, oldest_pending_at, daily, "
-        "computed_at) SELECT c.cohort_id, c.students, c.active, c.submissions, c.reviewed, "
-        f"c.approved, c.score_sum, {histogram}, c.oldest_pending, {daily}, :now "
+    return p.replace(
+        "analytics_cohort_summaries", _filter("cohort_id", s.cohorts, "cohorts"),
+        "(cohort_id, students, active_last_7_days, submissions, reviewed, approved, "
+        "score_sum, histogram, oldest_pending_at, daily, computed_at) SELECT c.cohort_id, "
+        "c.students, c.active, c.submissions, c.reviewed, c.approved, c.score_sum, "
+        f"{histogram}, c.oldest_pending, {daily}, :now "
         f"FROM ({figures}) c "
-        "LEFT JOIN analytics_tmp_w ds ON ds.kind = 'ds' AND ds.id = c.cohort_id "
-        "LEFT JOIN analytics_tmp_w dr ON dr.kind = 'dr' AND dr.id = c.cohort_id",
+        f"LEFT JOIN {_paired('ds', 'dr')} d ON d.id = c.cohort_id",
         "cohort summaries")
 
 
@@ -206,18 +257,17 @@ def _mentors(p: _Pass) -> int:
     at = {50: "p.rn = (p.n + 1) / 2", 90: "p.rn = (9 * p.n + 9) / 10"}
     ranks = ", ".join(f"max(p.{column}) FILTER (WHERE {at[rank]})"
                       for rank in (50, 90) for column in ("created_at", "first_reviewed_at"))
-    p.run(f"DELETE FROM analytics_mentor_summaries WHERE {mentor_filter}")
-    p.run(f"DELETE FROM analytics_mentor_queue WHERE {mentor_filter}")
-    rows = p.run(
-        "INSERT INTO analytics_mentor_summaries (mentor_id, p50_created_at, p50_reviewed_at, "
-        "p90_created_at, p90_reviewed_at, reviews_last_7_days, computed_at) "
-        f"SELECT i.mentor_id, {ranks}, coalesce(max(r7.reviews), 0), :now FROM ({ids}) i "
+    rows = p.replace(
+        "analytics_mentor_summaries", mentor_filter,
+        "(mentor_id, p50_created_at, p50_reviewed_at, p90_created_at, p90_reviewed_at, "
+        f"reviews_last_7_days, computed_at) SELECT i.mentor_id, {ranks}, "
+        f"coalesce(max(r7.reviews), 0), :now FROM ({ids}) i "
         "LEFT JOIN analytics_tmp_p p ON p.mentor_id = i.mentor_id "
         "LEFT JOIN analytics_tmp_r7 r7 ON r7.mentor_id = i.mentor_id GROUP BY i.mentor_id",
         "mentor summaries")
     waiting = queue(_filter("m.mentor_id", s.mentors, "mentors"), per_mentor=True)
-    return rows + p.run(
-        "INSERT INTO analytics_mentor_queue (mentor_id, submission_id, student_id, "
+    return rows + p.replace(
+        "analytics_mentor_queue", mentor_filter, "(mentor_id, submission_id, student_id, "
         f"submitted_at) SELECT mentor_id, submission_id, student_id, created_at FROM ({waiting}) q",
         "queue entries")
 
@@ -249,22 +299,25 @@ def recompute(*, cohort: int | None = None, full: bool = False, dry_run: bool = 
     options = {"isolation_level": "REPEATABLE READ"} if engine.dialect.name == "postgresql" else {}
     with engine.connect().execution_options(**options) as conn, conn.begin():
         if is_postgres(conn):
-            # Hash aggregates of every student in memory. JIT compiles the passes' filter
-            # expressions, unoptimised: optimising a statement's dozens of expressions costs
-            # more than it saves, except in the all-time pass (see _stage).
+            # Hash aggregates of every student in memory. JIT only where it pays (_JIT),
+            # compiling expressions, unoptimised: optimising them costs more than it saves.
             conn.execute(text("SET LOCAL work_mem = '256MB'"))
+            conn.execute(text("SET LOCAL jit = off"))
+            conn.execute(text(f"SET LOCAL jit_inline_above_cost = {_NEVER}"))
+            conn.execute(text(f"SET LOCAL jit_optimize_above_cost = {_NEVER}"))
             # The leader only gathers: running a branch of the windows' Parallel Append
             # itself, it would leave the workers waiting on full queues of finished rows.
             conn.execute(text("SET LOCAL parallel_leader_participation = off"))
-            conn.execute(text("SET LOCAL jit = on"))
-            conn.execute(text(f"SET LOCAL jit_inline_above_cost = {_NEVER}"))
-            conn.execute(text(f"SET LOCAL jit_optimize_above_cost = {_NEVER}"))
         _drop_temp(conn)
         p = _Pass(conn, scope, Windows(now), log)
+        if p.fresh:
+            _fresh(conn)
         _stage(p)
         students, cohorts, mentors = _students(p), _cohorts(p), _mentors(p)
         report.rows = students + cohorts + mentors
         _drop_temp(conn)
+        if p.fresh:
+            _publish(conn)
         finished = utcnow()
         conn.execute(text(
             "INSERT INTO analytics_runs (kind, started_at, finished_at, watermark, cohorts, "

@@ -4,7 +4,7 @@ import threading
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 
 from services.analytics import recompute as recompute_module
 from services.analytics.db import db
@@ -117,6 +117,23 @@ def test_each_run_is_recorded_and_readiness_warns_when_old(make_app, summary_app
     stale = make_app(ANALYTICS_MAX_AGE="3600").test_client().get("/health/ready/")
     assert stale.status_code == 200 and stale.json["status"] == "warn"
     assert "ANALYTICS_MAX_AGE=3600" in stale.json["checks"]["recompute:responseTime"][0]["output"]
+
+
+def test_a_full_run_leaves_the_summary_tables_as_migrated(summary_app):
+    def tables():
+        found = inspect(db.engine)
+        return {t: (found.get_pk_constraint(t), found.get_indexes(t),
+                    [(c["name"], str(c["type"]), c["nullable"], c["default"])
+                     for c in found.get_columns(t)])
+                for t in recompute_module.SUMMARIES}, sorted(found.get_table_names())
+
+    runner = summary_app.test_cli_runner()
+    with summary_app.app_context():
+        before = tables()
+        for _ in range(2):  # the second replaces tables the first put in place
+            assert run(runner, "recompute-analytics", "--full")[0] == 0
+        assert tables() == before
+    assert run(runner, "recompute-analytics")[0] == 0  # an incremental run writes in place
 
 
 def test_a_second_copy_does_nothing(summary_app):
