@@ -129,8 +129,8 @@ class Cut:
         if self.count <= 0:
             return "[]"
         skip = self.start - self.first * BLOCK
-        cut = [e for i in sorted(self.runs) for e in self.runs[i]][skip:skip + self.count]
-        return "[" + ",".join(cut) + "]"
+        return json_list([e for i in sorted(self.runs) for e in self.runs[i]]
+                         [skip:skip + self.count])
 
 
 def page_cut(row, cohort_id: int, limit: int, offset: int, now: datetime, read) -> str | None:
@@ -193,7 +193,7 @@ def leaderboard(*, cohort_id: int, season: str | int, limit: int, offset: int, a
         window = read_copy(row, cohort_id, limit, offset, me, around)
         entries, mine = ((entries_of(window), place_of(window)) if window
                          else live(params, around and me))
-    page = "[" + ",".join(shown_each(entries, players_of(entries), now)[0]) + "]"
+    page = json_list(shown_each(entries, players_of(entries), now)[0])
     return answer_of(row, cohort_id, page, mine, now)
 
 
@@ -296,6 +296,11 @@ def from_copy(*, cohort_id: int, season: str | int, limit: int, offset: int, me:
 def dumps(value) -> str:
     """JSON as the services' Flask writes it (keys in order, compact)."""
     return json.dumps(value, separators=(",", ":"))
+
+
+def json_list(items: list[str]) -> str:
+    """The JSON array of items that are JSON already."""
+    return "[" + ",".join(items) + "]"
 
 
 def answer_of(row, cohort_id: int, entries: str, mine: dict | None, now: datetime) -> bytes:
