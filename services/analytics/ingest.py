@@ -119,7 +119,11 @@ REVIEW_COLUMNS = [("event_id", "text"), ("submission_id", "bigint"), ("mentor_id
 
 def _insert_reviews(conn, events: list[Event]) -> None:
     """Every new review, with its submission's student when the submission is known (the
-    submissions of this batch are written already)."""
+    submissions of this batch are written already).
+
+    No ON CONFLICT: these events were new to the ledger in this transaction, so their ids
+    are new here too, and its speculative insertion cost a seventh of the statement.
+    """
     rows = [(e.id, e.data["submission_id"], e.data["mentor_id"], e.occurred_at.isoformat(),
              e.data["score"], e.data["outcome"]) for e in events if e.type == "submission.reviewed"]
     if not rows:
@@ -129,7 +133,7 @@ def _insert_reviews(conn, events: list[Event]) -> None:
     conn.execute(text(
         f"INSERT INTO analytics_reviews ({names}, student_id) SELECT {picked}, s.student_id "
         f"FROM {rows_source(conn, REVIEW_COLUMNS)} LEFT JOIN analytics_submissions s "
-        "ON s.submission_id = x.submission_id WHERE true ON CONFLICT (event_id) DO NOTHING"),
+        "ON s.submission_id = x.submission_id"),
         {"rows": rows_param(conn, REVIEW_COLUMNS, rows)})
 
 
@@ -150,6 +154,8 @@ def conflicts(events: list[Event]) -> list[dict]:
             "JOIN analytics_submissions s ON s.submission_id = x.id "
             "WHERE s.student_id IS NOT NULL"),
             {"rows": rows_param(conn, ids, [(sid,) for sid in students])}).all())
+    if not stored and all(len(named) == 1 for named in students.values()):
+        return []  # the usual batch: new submissions, one student each
     found = []
     for e in events:
         if e.type != "submission.created":
