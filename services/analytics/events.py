@@ -4,7 +4,7 @@ Each bad event gets one message naming its first problem, so the caller can fix 
 """
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from shared.schemas import MAX_ID
@@ -40,6 +40,10 @@ class Event:
     occurred_at: datetime
     data: dict
     index: int = 0  # its place in the batch, for error messages
+    at: str = field(init=False)  # occurred_at as ISO text, formatted once for every table
+
+    def __post_init__(self):
+        self.at = self.occurred_at.isoformat()
 
     @property
     def key(self) -> tuple[datetime, str]:

@@ -44,7 +44,7 @@ def _upsert_relation(conn, table: str, columns: tuple[str, str], events: list[Ev
     latest = _keep_latest(((e.data[first], e.data[second]), e) for e in events)
     if not latest:
         return
-    rows = [(a, b, ROSTER[e.type], e.occurred_at.isoformat(), e.id)
+    rows = [(a, b, ROSTER[e.type], e.at, e.id)
             for (a, b), e in latest.items()]
     columns = [(first, "bigint"), (second, "bigint"), ("status", "text"),
                ("occurred_at", "timestamptz"), ("event_id", "text")]
@@ -95,13 +95,13 @@ def _upsert_submissions(conn, events: list[Event]) -> None:
     for sid in created.keys() | latest.keys():
         c, lr = created.get(sid), latest.get(sid)
         creation = NO_CREATION if c is None else (
-            c.data["student_id"], c.data["assignment_id"], c.occurred_at.isoformat(), c.id)
+            c.data["student_id"], c.data["assignment_id"], c.at, c.id)
         if lr is None:
             review = NO_REVIEW
         else:
             fr = first[sid]
-            review = (lr.data["score"], lr.data["outcome"], lr.occurred_at.isoformat(), lr.id,
-                      fr.occurred_at.isoformat(), fr.data["mentor_id"], fr.id)
+            review = (lr.data["score"], lr.data["outcome"], lr.at, lr.id,
+                      fr.at, fr.data["mentor_id"], fr.id)
         rows.append((sid, *creation, *review))
     if not rows:
         return
@@ -124,7 +124,7 @@ def _insert_reviews(conn, events: list[Event]) -> None:
     No ON CONFLICT: these events were new to the ledger in this transaction, so their ids
     are new here too, and its speculative insertion cost a seventh of the statement.
     """
-    rows = [(e.id, e.data["submission_id"], e.data["mentor_id"], e.occurred_at.isoformat(),
+    rows = [(e.id, e.data["submission_id"], e.data["mentor_id"], e.at,
              e.data["score"], e.data["outcome"]) for e in events if e.type == "submission.reviewed"]
     if not rows:
         return
@@ -172,7 +172,7 @@ def conflicts(events: list[Event]) -> list[dict]:
 
 def _record_new(conn, seq: int, events: list[Event]) -> set[str]:
     """Add the batch to the ledger; the ids that were not there before."""
-    rows = [(e.id, e.type, e.occurred_at.isoformat(), e.data.get("student_id"),
+    rows = [(e.id, e.type, e.at, e.data.get("student_id"),
              e.data.get("cohort_id"), e.data.get("mentor_id"), e.data.get("submission_id"))
             for e in events]
     names = ", ".join(n for n, _ in EVENT_COLUMNS)
