@@ -170,17 +170,22 @@ def conflicts(events: list[Event]) -> list[dict]:
     return found
 
 
-def _record_new(conn, seq: int, events: list[Event]) -> set[str]:
-    """Add the batch to the ledger; the ids that were not there before."""
+def _record_new(conn, seq: int, events: list[Event]) -> list[Event]:
+    """Add the batch to the ledger; its events that were not there before."""
     rows = [(e.id, e.type, e.at, e.data.get("student_id"),
              e.data.get("cohort_id"), e.data.get("mentor_id"), e.data.get("submission_id"))
             for e in events]
     names = ", ".join(n for n, _ in EVENT_COLUMNS)
-    return set(conn.execute(text(
+    result = conn.execute(text(
         f"INSERT INTO analytics_events (seq, {names}) SELECT :seq, {names} "
         f"FROM {rows_source(conn, EVENT_COLUMNS)} WHERE true "
         "ON CONFLICT (event_id) DO NOTHING RETURNING event_id"),
-        {"seq": seq, "rows": rows_param(conn, EVENT_COLUMNS, rows)}).scalars().all())
+        {"seq": seq, "rows": rows_param(conn, EVENT_COLUMNS, rows)})
+    if result.rowcount == len(events):  # all new, the usual batch: no need to read the ids
+        result.close()
+        return events
+    new = set(result.scalars().all())
+    return [e for e in events if e.id in new]
 
 
 def ingest(events: list[Event]) -> tuple[int, int]:
@@ -194,8 +199,7 @@ def ingest(events: list[Event]) -> tuple[int, int]:
         seq = conn.execute(text(
             "INSERT INTO analytics_ingests (received_at, events) VALUES (:at, :n) RETURNING id"),
             {"at": time_param(conn, utcnow()), "n": len(unique)}).scalar_one()
-        new = _record_new(conn, seq, unique)
-        fresh = [e for e in unique if e.id in new]
+        fresh = _record_new(conn, seq, unique)
         _upsert_relation(conn, "analytics_memberships", ("student_id", "cohort_id"),
                          [e for e in fresh if e.type.startswith("student.")])
         _upsert_relation(conn, "analytics_mentorships", ("mentor_id", "student_id"),
