@@ -44,8 +44,7 @@ def _upsert_relation(conn, table: str, columns: tuple[str, str], events: list[Ev
     latest = _keep_latest(((e.data[first], e.data[second]), e) for e in events)
     if not latest:
         return
-    rows = [(a, b, ROSTER[e.type], e.at, e.id)
-            for (a, b), e in latest.items()]
+    rows = [(a, b, ROSTER[e.type], e.at, e.id) for (a, b), e in latest.items()]
     columns = [(first, "bigint"), (second, "bigint"), ("status", "text"),
                ("occurred_at", "timestamptz"), ("event_id", "text")]
     source = rows_source(conn, columns)
