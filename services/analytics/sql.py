@@ -27,23 +27,29 @@ def as_time(value) -> datetime | None:
 
 
 def rows_source(conn, columns: list[tuple[str, str]]) -> str:
-    """A FROM item reading the JSON array of objects bound as :rows, one row each.
+    """A FROM item reading the JSON array of arrays bound as :rows, one row each, its items
+    the `columns` (name, PostgreSQL type) in order.
 
     One parameter carries a whole batch, so one statement writes it: no parameter limit, no
-    statement per row. `columns` are (name, PostgreSQL type).
+    statement per row. Arrays read by position, as jsonb, cost PostgreSQL half what
+    json_to_recordset takes over objects, and Python less to build and encode.
     """
     if is_postgres(conn):
-        spec = ", ".join(f"{name} {kind}" for name, kind in columns)
-        return f"json_to_recordset(CAST(:rows AS json)) AS x({spec})"
-    picks = ", ".join(f"json_extract(value, '$.{name}') AS {name}" for name, _ in columns)
+        picks = ", ".join(f"CAST(r->>{i} AS {kind}) AS {name}"
+                          for i, (name, kind) in enumerate(columns))
+        return f"(SELECT {picks} FROM jsonb_array_elements(CAST(:rows AS jsonb)) AS r) AS x"
+    picks = ", ".join(f"json_extract(value, '$[{i}]') AS {name}"
+                      for i, (name, _) in enumerate(columns))
     return f"(SELECT {picks} FROM json_each(:rows)) AS x"
 
 
-def rows_param(conn, rows: list[dict], times: tuple[str, ...] = ()) -> str:
-    """The :rows JSON of `rows`; their `times` fields are ISO strings (what PostgreSQL
-    parses), rewritten as SQLite stores times."""
+def rows_param(conn, columns: list[tuple[str, str]], rows: list[tuple]) -> str:
+    """The :rows JSON of `rows`, each in the order of `columns`; their timestamptz items are
+    ISO strings (what PostgreSQL parses), rewritten as SQLite stores times."""
     if not is_postgres(conn):
-        rows = [{**r, **{t: time_param(conn, as_time(r[t])) for t in times}} for r in rows]
+        times = {i for i, (_, kind) in enumerate(columns) if kind == "timestamptz"}
+        rows = [[time_param(conn, as_time(v)) if i in times else v for i, v in enumerate(row)]
+                for row in rows]
     return json.dumps(rows, separators=(",", ":"))
 
 
