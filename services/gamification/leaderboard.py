@@ -17,7 +17,7 @@ from flask import after_this_request, current_app
 from sqlalchemy import and_, bindparam, func, or_, select, text
 
 from services.gamification import mirror
-from services.gamification.models import Board, BoardScore, Season, Total
+from services.gamification.models import Board, BoardScore, Player, Season, Total
 from services.gamification.seasons import COLUMNS, season_dict
 from services.gamification.streaks import (
     NEVER,
@@ -40,33 +40,35 @@ CURRENT = SEASON.where(or_(SE.c.cohort_id == bindparam("cohort"), SE.c.cohort_id
                        SE.c.starts_at <= bindparam("now"), SE.c.ends_at > bindparam("now")) \
     .order_by(SE.c.starts_at.desc()).limit(1)
 BY_ID = SEASON.where(SE.c.id == bindparam("season"))
+PL = Player.__table__
 
 
-def _with_place(season, position: bool):
+def _with_place(season):
     """The season's row with the caller's place on its board: their points, the players
-    above them and those tied with them (NULL points: not on the board), and with `position`
-    the tied players listed before them (by user id), so where a window around them starts."""
+    above them and those tied with them (NULL points: not on the board)."""
     found = season.subquery()
     mine = T.alias("mine")
     on_board = and_(S.c.season_id == found.c.id, S.c.cohort_id == bindparam("cohort"))
     above = select(func.coalesce(func.sum(S.c.players), 0)).where(
         on_board, S.c.points > mine.c.points).scalar_subquery()
     tied = select(S.c.players).where(on_board, S.c.points == mine.c.points).scalar_subquery()
-    columns = [found, mine.c.points, above, tied]
-    if position:
-        ahead = T.alias("ahead")
-        columns.append(select(func.count()).select_from(ahead).where(
-            ahead.c.season_id == found.c.id, ahead.c.cohort_id == bindparam("cohort"),
-            ahead.c.points == mine.c.points, ahead.c.user_id < mine.c.user_id,
-        ).scalar_subquery())
-    return select(*columns).select_from(found.outerjoin(mine, and_(
+    return select(found, mine.c.points, above, tied).select_from(found.outerjoin(mine, and_(
         mine.c.season_id == found.c.id, mine.c.cohort_id == bindparam("cohort"),
         mine.c.user_id == bindparam("me"))))
 
 
-# (season is "current", the window's start is wanted) -> the statement
-FIND = {(current, position): _with_place(CURRENT if current else BY_ID, position)
-        for current in (True, False) for position in (True, False)}
+def _with_players(season):
+    """The season's row once per player of `ids` (the window Redis gave), or once with no
+    player: the board's version and the window's players in one statement."""
+    found = season.subquery()
+    return select(found, PL.c.user_id, PL.c.display_name, PL.c.timezone, PL.c.run_length,
+                  PL.c.last_active_date, PL.c.synced_at, PL.c.leetcode_username.is_not(None)
+                  ).select_from(found.outerjoin(PL, PL.c.user_id.in_(
+                      bindparam("ids", expanding=True))))
+
+
+CURRENT_WITH_PLACE, BY_ID_WITH_PLACE = _with_place(CURRENT), _with_place(BY_ID)
+CURRENT_WITH_PLAYERS, BY_ID_WITH_PLAYERS = _with_players(CURRENT), _with_players(BY_ID)
 
 
 BLOCK = 50  # entries in a kept block: pages and windows are cut from blocks
@@ -131,11 +133,10 @@ class Cut:
                          [skip:skip + self.count])
 
 
-def page_cut(row, cohort_id: int, limit: int, start: int, now: datetime, read) -> str | None:
-    """The entries' JSON of `limit` entries from `start` of a live board (find_season's row)
-    from kept blocks, reading the others with `read(offset, limit)` (entries; None: it
-    cannot)."""
-    cut = Cut((row[0], cohort_id, row[6]), start, min(limit, (row[7] or 0) - start), now)
+def page_cut(row, cohort_id: int, limit: int, offset: int, now: datetime, read) -> str | None:
+    """The entries' JSON of a page of a live board (find_season's row) from kept blocks,
+    reading the others with `read(offset, limit)` (entries; None: it cannot)."""
+    cut = Cut((row[0], cohort_id, row[6]), offset, min(limit, (row[7] or 0) - offset), now)
     if cut.missing:
         entries = read(*cut.missing)
         if entries is None:
@@ -144,18 +145,15 @@ def page_cut(row, cohort_id: int, limit: int, start: int, now: datetime, read) -
     return cut.json()
 
 
-def find_season(season: str | int, cohort_id: int, me: int | None, now: datetime,
-                around: bool = False):
+def find_season(season: str | int, cohort_id: int, me: int | None, now: datetime):
     """The season row with its board's version and size, and the caller's place on it
-    (`place_in`; with `around`, also where their window starts: `window_start`); 404 when
-    there is none."""
+    (`place_in`); 404 when there is none."""
     if season == "current":
-        row = db.fetch_one(FIND[True, around], {"cohort": cohort_id, "now": now, "me": me or 0})
+        row = db.fetch_one(CURRENT_WITH_PLACE, {"cohort": cohort_id, "now": now, "me": me or 0})
         if row is None:
             raise Problem(404, f"No season is active for cohort {cohort_id} now.")
         return row
-    row = db.fetch_one(FIND[False, around], {"cohort": cohort_id, "season": season,
-                                             "me": me or 0})
+    row = db.fetch_one(BY_ID_WITH_PLACE, {"cohort": cohort_id, "season": season, "me": me or 0})
     if row is None or row[2] not in (None, cohort_id):
         raise Problem(404, f"There is no season {season} for cohort {cohort_id}.")
     return row
@@ -166,63 +164,65 @@ def place_in(row) -> dict | None:
     return None if row[8] is None else me_dict(row[9] + 1, row[8], row[10])
 
 
-def window_start(row, limit: int, offset: int) -> int:
-    """Where the window of `limit` around the caller starts (find_season's row with the
-    position): ⌊(limit-1)/2⌋ players before them, shifted at either end; a caller not on
-    the board gets the page at `offset`."""
-    if row[8] is None:
-        return offset
-    return max(0, min(row[9] + row[11] - (limit - 1) // 2, (row[7] or 0) - limit))
-
-
 def leaderboard(*, cohort_id: int, season: str | int, limit: int, offset: int, around: bool,
-                me: int | None) -> bytes:
-    """The board of a season in a cohort: the JSON the API answers."""
+                me: int | None, copy_tried: bool = False) -> bytes:
+    """The board of a season in a cohort: the JSON the API answers (`copy_tried`: `quick`
+    found no window around the caller in the Redis copy just now; it is not asked again)."""
     now = utcnow()
+    if around and not copy_tried:
+        answer = from_copy(cohort_id=cohort_id, season=season, limit=limit, offset=offset,
+                           me=me, now=now)
+        if answer is not None:
+            return answer
+    row = find_season(season, cohort_id, me, now)
     board_mirror = mirror.current()
-    by_blocks = not around or board_mirror is not None
-    row = find_season(season, cohort_id, me, now, around and by_blocks)
+    if season == "current" and board_mirror is not None:
+        board_mirror.current_seasons[cohort_id] = row[0]
     params = statement_params(row[0], cohort_id, limit, offset, me, row[7] or 0)
     if row[5]:
         entries, mine = frozen(params, around and me is not None)
-    elif by_blocks and row[6] is not None:
+    elif not around and row[6] is not None:
         def read(at: int, size: int) -> list:
-            window = read_copy(row, cohort_id, size, at)
+            window = read_copy(row, cohort_id, size, at, None, False)
             return entries_of(window) if window else \
                 live({**params, "offset": at, "limit": size}, False)[0]
 
-        start = window_start(row, limit, offset) if around else offset
-        page = page_cut(row, cohort_id, limit, start, now, read)
+        page = page_cut(row, cohort_id, limit, offset, now, read)
         return answer_of(row, cohort_id, page, place_in(row), now)
-    else:  # around the caller without Redis: one statement finds and reads the window
-        entries, mine = live(params, around and me)
+    else:
+        window = read_copy(row, cohort_id, limit, offset, me, around)
+        entries, mine = ((entries_of(window), place_of(window)) if window
+                         else live(params, around and me))
     page = json_list(shown_each(entries, players_of(entries), now)[0])
     return answer_of(row, cohort_id, page, mine, now)
 
 
 def quick(*, cohort_id: int, season: str | int, limit: int, offset: int, around: bool,
           me: int | None) -> bytes | None:
-    """The answer where no request is at hand: from kept blocks and the Redis copy, or
-    anything without Redis; None when only `leaderboard` can answer (the copy is behind or
-    missing: it is rebuilt once that answer is sent; a frozen season)."""
-    board_mirror = mirror.current()
-    if board_mirror is None:
+    """The answer where no request is at hand: a kept page, a window from the Redis copy,
+    or anything from the database without Redis; None when only `leaderboard` can answer
+    (a page not kept, a copy behind or missing: it is rebuilt once that answer is sent; a
+    frozen season)."""
+    if mirror.current() is None:
         return leaderboard(cohort_id=cohort_id, season=season, limit=limit, offset=offset,
                            around=around, me=me)
     now = utcnow()
-    row = find_season(season, cohort_id, me, now, around)
+    if around:
+        return from_copy(cohort_id=cohort_id, season=season, limit=limit, offset=offset, me=me,
+                         now=now)
+    row = find_season(season, cohort_id, me, now)
     if row[5] or row[6] is None:
         return None
 
     def read(at: int, size: int) -> list | None:
-        window = board_mirror.read(row[0], cohort_id, row[6], offset=at, limit=size)
+        window = mirror.current().read(row[0], cohort_id, row[6], offset=at, limit=size,
+                                       me=None, around=False)
         if window is None:  # the route answers, and has the copy rebuilt
             return None
         count_cache(current_app.name, "leaderboard", "hit")
         return entries_of(window)
 
-    start = window_start(row, limit, offset) if around else offset
-    page = page_cut(row, cohort_id, limit, start, now, read)
+    page = page_cut(row, cohort_id, limit, offset, now, read)
     return None if page is None else answer_of(row, cohort_id, page, place_in(row), now)
 
 
@@ -233,13 +233,14 @@ def statement_params(season_id: int, cohort_id: int, limit: int, offset: int, me
             "k": (limit - 1) // 2, "total": size}
 
 
-def read_copy(row, cohort_id: int, limit: int, offset: int):
-    """The Redis copy's entries at the board's version, or None (no Redis, or the copy is
+def read_copy(row, cohort_id: int, limit: int, offset: int, me: int | None, around: bool):
+    """The Redis copy's window at the board's version, or None (no Redis, or the copy is
     behind: it is rebuilt once this answer is sent)."""
     board_mirror = mirror.current()
     if board_mirror is None or row[6] is None:
         return None
-    window = board_mirror.read(row[0], cohort_id, row[6], offset=offset, limit=limit)
+    window = board_mirror.read(row[0], cohort_id, row[6], offset=offset, limit=limit, me=me,
+                               around=around)
     count_cache(current_app.name, "leaderboard", "miss" if window is None else "hit")
     if window is None and board_mirror.usable:
         rebuild_later(board_mirror, row[0], cohort_id)
@@ -251,6 +252,45 @@ def players_of(entries: list) -> dict | None:
     if not entries or len(entries[0]) != 3:
         return None
     return {r[0]: r for r in db.fetch(PLAYERS, {"ids": [e[1] for e in entries]})}
+
+
+def from_copy(*, cohort_id: int, season: str | int, limit: int, offset: int, me: int | None,
+              now: datetime) -> bytes | None:
+    """The window around the caller from Redis with one statement (the season, its board's
+    version and the window's players), when Redis holds the board at the version the
+    database has; None otherwise, and the caller answers the long way."""
+    board_mirror = mirror.current()
+    if board_mirror is None:
+        return None
+    guess = season if season != "current" else board_mirror.current_seasons.get(cohort_id)
+    if guess is None:
+        return None
+    window = board_mirror.window(guess, cohort_id, offset=offset, limit=limit, me=me,
+                                 around=True, entries=False)
+    if window is None:
+        return None
+    version, size, start = (int(v) for v in window[:3])
+    cut = Cut((guess, cohort_id, version), start, min(limit, size - start), now)
+    entries = []
+    if cut.missing:
+        span = board_mirror.window(guess, cohort_id, offset=cut.missing[0],
+                                   limit=cut.missing[1], me=None, around=False, entries=True)
+        if span is None or int(span[0]) != version:
+            return None
+        entries = entries_of(span)
+    ids = [e[1] for e in entries]
+    if season == "current":
+        rows = db.fetch(CURRENT_WITH_PLAYERS, {"cohort": cohort_id, "now": now, "ids": ids})
+    else:
+        rows = db.fetch(BY_ID_WITH_PLAYERS, {"cohort": cohort_id, "season": season, "ids": ids})
+    row = rows[0] if rows else None
+    if (row is None or row[0] != guess or row[2] not in (None, cohort_id) or row[5]
+            or row[6] != version):
+        return None
+    count_cache(current_app.name, "leaderboard", "hit")
+    if cut.missing:
+        cut.fill(entries, {r[8]: r for r in rows if r[8] is not None})
+    return answer_of(row, cohort_id, cut.json(), place_of(window), now)
 
 
 def dumps(value) -> str:
@@ -310,7 +350,7 @@ def me_dict(rank: int, points: int, tied: int) -> dict:
 
 def entries_of(window: list) -> list[tuple[int, int, int]]:
     """Entries (rank, user_id, points) from the Redis read."""
-    _, _, start, above, *page = window
+    _, _, start, above, _, _, _, *page = window
     entries, rank, previous = [], 0, None
     for i in range(0, len(page), 2):
         points = -int(float(page[i + 1]))
@@ -319,6 +359,13 @@ def entries_of(window: list) -> list[tuple[int, int, int]]:
             previous = points
         entries.append((rank, int(page[i]), points))
     return entries
+
+
+def place_of(window: list) -> dict | None:
+    """The caller's place from the Redis read (None: not on the board)."""
+    score, me_above, me_tied = window[4:7]
+    return None if score in (b"", "", None) else me_dict(me_above + 1, -int(float(score)),
+                                                         me_tied)
 
 
 def rank_of(values: set, buckets: dict, above_top: int) -> dict:

@@ -1,6 +1,6 @@
 """HTTP routes of the gamification service: parse, call the service, dump."""
 
-from flask import Blueprint, current_app
+from flask import Blueprint, current_app, request
 from marshmallow import ValidationError
 
 from services.gamification import points, seasons, service
@@ -70,7 +70,8 @@ def get_leaderboard(query):
     is not on this board; `around=me` then gives the page at `offset`. `cohort` defaults to
     the caller's (an admin without one must give it); a student sees only their own cohort.
     """
-    status, headers, payload = json_answer(leaderboard(**board_args(current_principal(), query)))
+    status, headers, payload = json_answer(leaderboard(
+        **board_args(current_principal(), query), copy_tried=COPY_TRIED in request.environ))
     return current_app.response_class(payload, status, headers)
 
 
@@ -92,6 +93,9 @@ def json_answer(payload: bytes) -> tuple[int, list, bytes]:
         payload
 
 
+COPY_TRIED = "gamification.copy_tried"  # set in the environ by LeaderboardFront
+
+
 class LeaderboardFront:
     """The leaderboard answered in front of Flask (shared/front.py), by the route's own
     functions; bad parameters, and a board only the route can answer, go to Flask."""
@@ -106,7 +110,10 @@ class LeaderboardFront:
             return None
         with self.app.app_context():
             payload = quick(**board_args(user, query))
-        return None if payload is None else json_answer(payload)
+        if payload is None:
+            environ[COPY_TRIED] = True
+            return None
+        return json_answer(payload)
 
 
 @player_routes("", methods=["GET"])

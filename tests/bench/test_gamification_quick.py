@@ -32,9 +32,9 @@ def test_quick_gamification_benchmark(tmp_path):
     assert sync["synced"] == sync["players"] == options.sync_players
     assert sync["max_requests_in_one_second"] <= 20
     endpoints = {row["name"]: row for row in report["endpoints"]}
-    for path in ("Redis", "SQL"):  # a page of kept blocks: one statement, no Redis read
+    for path in ("Redis", "SQL"):  # a page of kept blocks: one statement, no Redis
         assert endpoints[f"leaderboard, page of 50 + me ({path})"]["statements"] == 1
         assert endpoints[f"leaderboard, page of 50 + me ({path})"]["redis"] == 0
-    assert endpoints["leaderboard, around=me (Redis)"]["redis"] > 0  # blocks not kept yet
+    assert endpoints["leaderboard, around=me (Redis)"]["redis"] >= 1
     assert all(row["cpu_us"] > 0 for row in endpoints.values())
     assert json.loads((tmp_path / "gamification-quick.json").read_text())["players"] == 2000
