@@ -8,6 +8,8 @@ shared.observability.record_request, a failure from Flask's error handlers. Ever
 goes to Flask untouched: another path or method, a missing or bad token, a service token,
 what the handler declines (it returns None: bad parameters, a case only the route knows),
 and every request under LOG_QUERY_TIMES (its Server-Timing header comes from Flask's hooks).
+Work the route leaves for after its answer (`after_response`) runs once the answer is sent,
+wherever it was answered.
 
 It does what the app's request hooks do (shared/observability.py's), and no more: a hook it
 does not know would be skipped, so it refuses to start beside one, and should one be added
@@ -17,10 +19,12 @@ after the app was made, it sends every request through Flask and logs an error.
 import logging
 import time
 from collections.abc import Callable
+from contextvars import ContextVar
 from urllib.parse import parse_qsl
 
-from flask import Flask, g
+from flask import Flask, after_this_request, g
 from werkzeug.http import HTTP_STATUS_CODES
+from werkzeug.wsgi import ClosingIterator
 
 from shared.auth import Principal, bearer_token
 from shared.observability import REQUEST_ID_HEADER, record_request, request_id, request_queries
@@ -32,6 +36,22 @@ log = logging.getLogger(__name__)
 
 # (environ, user) -> (status, headers, payload), or None to leave the request to Flask.
 Handler = Callable[[dict, Principal], tuple[int, list, bytes] | None]
+# The work a front route's answer leaves for after it is sent; None outside one.
+_after: ContextVar[list | None] = ContextVar("after_response", default=None)
+
+
+def after_response(work: Callable[[], None]) -> None:
+    """Run `work` once the answer is sent (it then has no request context), whether a front
+    route or Flask answers."""
+    pending = _after.get()
+    if pending is not None:
+        pending.append(work)
+        return
+
+    @after_this_request
+    def schedule(response):
+        response.call_on_close(work)
+        return response
 
 
 def unknown_hooks(app: Flask, endpoint: str) -> list[str]:
@@ -93,11 +113,16 @@ class FrontRoute:
     def answer(self, environ, start_response, user):
         started = time.perf_counter()
         rid = request_id(environ.get("HTTP_X_REQUEST_ID", ""))
-        with request_queries() as stats:
-            try:
-                answered = self.handler(environ, user)
-            except Exception as exc:  # answered as the route's failure would be
-                return self.failed(environ, start_response, exc, user, rid, started, stats)
+        pending = _after.set([])
+        try:
+            with request_queries() as stats:
+                try:
+                    answered = self.handler(environ, user)
+                except Exception as exc:  # answered as the route's failure would be
+                    return self.failed(environ, start_response, exc, user, rid, started, stats)
+        finally:
+            after = _after.get()
+            _after.reset(pending)
         if answered is None:
             return self.next(environ, start_response)
         status, headers, payload = answered
@@ -105,7 +130,7 @@ class FrontRoute:
         record_request(self.service, rid, user, "GET", self.route, self.route, status,
                        time.perf_counter() - started, stats.count, stats.seconds)
         start_response(f"{status} {HTTP_STATUS_CODES[status].upper()}", headers)
-        return [payload]
+        return ClosingIterator([payload], after) if after else [payload]
 
     def failed(self, environ, start_response, exc, user, rid, started, stats):
         """Flask's own error answer (problem details) for `exc`."""

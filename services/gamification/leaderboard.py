@@ -13,7 +13,7 @@ import threading
 from datetime import datetime
 from json.encoder import encode_basestring_ascii as json_string
 
-from flask import after_this_request, current_app
+from flask import current_app
 from sqlalchemy import and_, bindparam, func, or_, select, text
 
 from services.gamification import mirror
@@ -27,6 +27,7 @@ from services.gamification.streaks import (
 )
 from shared.db import utcnow
 from shared.errors import Problem
+from shared.front import after_response
 from shared.metrics import count_cache
 
 from .db import db
@@ -165,11 +166,10 @@ def place_in(row) -> dict | None:
 
 
 def leaderboard(*, cohort_id: int, season: str | int, limit: int, offset: int, around: bool,
-                me: int | None, copy_tried: bool = False) -> bytes:
-    """The board of a season in a cohort: the JSON the API answers (`copy_tried`: `quick`
-    found no window around the caller in the Redis copy just now; it is not asked again)."""
+                me: int | None) -> bytes:
+    """The board of a season in a cohort: the JSON the API answers."""
     now = utcnow()
-    if around and not copy_tried:
+    if around:
         answer = from_copy(cohort_id=cohort_id, season=season, limit=limit, offset=offset,
                            me=me, now=now)
         if answer is not None:
@@ -195,35 +195,6 @@ def leaderboard(*, cohort_id: int, season: str | int, limit: int, offset: int, a
                          else live(params, around and me))
     page = json_list(shown_each(entries, players_of(entries), now)[0])
     return answer_of(row, cohort_id, page, mine, now)
-
-
-def quick(*, cohort_id: int, season: str | int, limit: int, offset: int, around: bool,
-          me: int | None) -> bytes | None:
-    """The answer where no request is at hand: a kept page, a window from the Redis copy,
-    or anything from the database without Redis; None when only `leaderboard` can answer
-    (a page not kept, a copy behind or missing: it is rebuilt once that answer is sent; a
-    frozen season)."""
-    if mirror.current() is None:
-        return leaderboard(cohort_id=cohort_id, season=season, limit=limit, offset=offset,
-                           around=around, me=me)
-    now = utcnow()
-    if around:
-        return from_copy(cohort_id=cohort_id, season=season, limit=limit, offset=offset, me=me,
-                         now=now)
-    row = find_season(season, cohort_id, me, now)
-    if row[5] or row[6] is None:
-        return None
-
-    def read(at: int, size: int) -> list | None:
-        window = mirror.current().read(row[0], cohort_id, row[6], offset=at, limit=size,
-                                       me=None, around=False)
-        if window is None:  # the route answers, and has the copy rebuilt
-            return None
-        count_cache(current_app.name, "leaderboard", "hit")
-        return entries_of(window)
-
-    page = page_cut(row, cohort_id, limit, offset, now, read)
-    return None if page is None else answer_of(row, cohort_id, page, place_in(row), now)
 
 
 def statement_params(season_id: int, cohort_id: int, limit: int, offset: int, me: int | None,
@@ -415,10 +386,7 @@ def rebuild_later(board_mirror, season_id: int, cohort_id: int) -> None:
         with app.app_context():
             rebuild(board_mirror, season_id, cohort_id)
 
-    @after_this_request
-    def schedule(response):
-        response.call_on_close(run)
-        return response
+    after_response(run)
 
 
 BOARD_ROWS = text(

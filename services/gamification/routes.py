@@ -1,10 +1,10 @@
 """HTTP routes of the gamification service: parse, call the service, dump."""
 
-from flask import Blueprint, current_app, request
+from flask import Blueprint, current_app
 from marshmallow import ValidationError
 
 from services.gamification import points, seasons, service
-from services.gamification.leaderboard import leaderboard, quick
+from services.gamification.leaderboard import leaderboard
 from services.gamification.schemas import (
     ActivityArgs,
     ActivityOut,
@@ -70,8 +70,7 @@ def get_leaderboard(query):
     is not on this board; `around=me` then gives the page at `offset`. `cohort` defaults to
     the caller's (an admin without one must give it); a student sees only their own cohort.
     """
-    status, headers, payload = json_answer(leaderboard(
-        **board_args(current_principal(), query), copy_tried=COPY_TRIED in request.environ))
+    status, headers, payload = json_answer(leaderboard(**board_args(current_principal(), query)))
     return current_app.response_class(payload, status, headers)
 
 
@@ -93,12 +92,9 @@ def json_answer(payload: bytes) -> tuple[int, list, bytes]:
         payload
 
 
-COPY_TRIED = "gamification.copy_tried"  # set in the environ by LeaderboardFront
-
-
 class LeaderboardFront:
     """The leaderboard answered in front of Flask (shared/front.py), by the route's own
-    functions; bad parameters, and a board only the route can answer, go to Flask."""
+    functions; bad parameters go to Flask."""
 
     def __init__(self, app):
         self.app, self.loader = app, LeaderboardArgs()
@@ -109,11 +105,7 @@ class LeaderboardFront:
         except (ValidationError, UnicodeError):
             return None
         with self.app.app_context():
-            payload = quick(**board_args(user, query))
-        if payload is None:
-            environ[COPY_TRIED] = True
-            return None
-        return json_answer(payload)
+            return json_answer(leaderboard(**board_args(user, query)))
 
 
 @player_routes("", methods=["GET"])
