@@ -4,8 +4,9 @@ Three sources give the same answer byte for byte: Redis sorted sets while they c
 board's current version, the live tables (totals read in index order, ranks from the score
 buckets: no sort, no count of every player above), and a frozen season's standings. A live
 board is shown in blocks kept per version (Blocks): a page of kept blocks costs one statement
-(the season, the board's version and the caller's place), a window around the caller one read
-of Redis for where it starts and one statement (the season and the version).
+(the season, the board's version and the caller's place), and so does a window around a
+caller the blocks have shown, since they keep where each player stands; for another caller,
+Redis tells where the window starts, and without Redis the database places it.
 """
 
 import json
@@ -17,7 +18,7 @@ from flask import current_app
 from sqlalchemy import and_, bindparam, func, or_, select, text
 
 from services.gamification import mirror
-from services.gamification.models import Board, BoardScore, Player, Season, Total
+from services.gamification.models import Board, BoardScore, Season, Total
 from services.gamification.seasons import COLUMNS, season_dict
 from services.gamification.streaks import (
     NEVER,
@@ -41,7 +42,6 @@ CURRENT = SEASON.where(or_(SE.c.cohort_id == bindparam("cohort"), SE.c.cohort_id
                        SE.c.starts_at <= bindparam("now"), SE.c.ends_at > bindparam("now")) \
     .order_by(SE.c.starts_at.desc()).limit(1)
 BY_ID = SEASON.where(SE.c.id == bindparam("season"))
-PL = Player.__table__
 
 
 def _with_place(season):
@@ -58,22 +58,13 @@ def _with_place(season):
         mine.c.user_id == bindparam("me"))))
 
 
-def _with_players(season):
-    """The season's row once per player of `ids` (the window Redis gave), or once with no
-    player: the board's version and the window's players in one statement."""
-    found = season.subquery()
-    return select(found, PL.c.user_id, PL.c.display_name, PL.c.timezone, PL.c.run_length,
-                  PL.c.last_active_date, PL.c.synced_at, PL.c.leetcode_username.is_not(None)
-                  ).select_from(found.outerjoin(PL, PL.c.user_id.in_(
-                      bindparam("ids", expanding=True))))
-
-
 CURRENT_WITH_PLACE, BY_ID_WITH_PLACE = _with_place(CURRENT), _with_place(BY_ID)
-CURRENT_WITH_PLAYERS, BY_ID_WITH_PLAYERS = _with_players(CURRENT), _with_players(BY_ID)
 
 
 BLOCK = 50  # entries in a kept block: pages and windows are cut from blocks
+RUN = 16  # blocks shown together when one is missing: the neighbours' windows come kept
 BLOCKS_KEPT = 4096  # about 20 MB a process: every block of two 100,000-player boards
+BOARDS_PLACED = 64  # boards whose players' positions are kept (about 10 MB per 100,000)
 
 
 class Blocks:
@@ -82,10 +73,14 @@ class Blocks:
     their points and how they are shown (every change to a player's name or streak bumps the
     boards they are on). Pages and windows around callers are cut from them, so callers near
     each other share them. Each is kept until the first moment one of its streaks could read
-    differently (a local midnight), and the oldest go first beyond BLOCKS_KEPT."""
+    differently (a local midnight), and the oldest go first beyond BLOCKS_KEPT.
+
+    Where the players of the blocks shown stand on their board at its version is kept too
+    (the latest version of BOARDS_PLACED boards): it places the window around a caller."""
 
     def __init__(self):
         self.kept: dict[tuple, tuple[list[str], datetime]] = {}
+        self.positions: dict[tuple[int, int], tuple[int, dict[int, int]]] = {}
         self.lock = threading.Lock()
 
     def get(self, key: tuple, now: datetime) -> list[str] | None:
@@ -99,6 +94,23 @@ class Blocks:
                 del self.kept[next(iter(self.kept))]
             self.kept[key] = (entries, until)
 
+    def place(self, board: tuple, offset: int, entries: list) -> None:
+        """Keep where the players of entries read at `offset` stand on the board."""
+        season_id, cohort_id, version = board
+        with self.lock:
+            known = self.positions.get((season_id, cohort_id))
+            if known is None or known[0] != version:
+                self.positions.pop((season_id, cohort_id), None)
+                if len(self.positions) >= BOARDS_PLACED:
+                    del self.positions[next(iter(self.positions))]
+                known = self.positions[(season_id, cohort_id)] = (version, {})
+            known[1].update((e[1], offset + i) for i, e in enumerate(entries))
+
+    def position(self, board: tuple, user_id: int) -> int | None:
+        """Where the player stands on the board at its version, if a block showed them."""
+        known = self.positions.get(board[:2])
+        return known[1].get(user_id) if known is not None and known[0] == board[2] else None
+
 
 def register_blocks(app) -> None:
     app.extensions["gamification.blocks"] = Blocks()
@@ -106,7 +118,8 @@ def register_blocks(app) -> None:
 
 class Cut:
     """`count` entries from position `start` (0-based) of a board at a version, cut from kept
-    blocks: `missing` names the run of blocks to read (`offset`, `limit`) before `json`."""
+    blocks: `missing` names the blocks to read (`offset`, `limit`) before `json`, the RUNs
+    of blocks around those not kept."""
 
     def __init__(self, board: tuple, start: int, count: int, now: datetime):
         self.board, self.start, self.count, self.now = board, start, count, now
@@ -114,17 +127,21 @@ class Cut:
         self.first, last = start // BLOCK, (start + count - 1) // BLOCK
         self.runs = {i: self.store.get((*board, i), now) for i in range(self.first, last + 1)}
         missing = [i for i, run in self.runs.items() if run is None]
-        self.missing = (missing[0] * BLOCK, (missing[-1] - missing[0] + 1) * BLOCK) \
-            if missing and count > 0 else None
+        self.missing = None
+        if missing and count > 0:
+            low, high = missing[0] // RUN * RUN, (missing[-1] // RUN + 1) * RUN
+            self.missing = (low * BLOCK, (high - low) * BLOCK)
         count_cache(current_app.name, "leaderboard_blocks", "miss" if self.missing else "hit")
 
     def fill(self, entries: list, players: dict | None) -> None:
         """Show and keep the missing blocks from their entries (read at `missing`)."""
         offset = self.missing[0]
+        self.store.place(self.board, offset, entries)
         for at in range(0, len(entries), BLOCK):
             shown, until = shown_each(entries[at:at + BLOCK], players, self.now)
-            self.runs[(offset + at) // BLOCK] = shown
             self.store.put((*self.board, (offset + at) // BLOCK), shown, until)
+            if (offset + at) // BLOCK in self.runs:
+                self.runs[(offset + at) // BLOCK] = shown
 
     def json(self) -> str:
         if self.count <= 0:
@@ -169,32 +186,37 @@ def leaderboard(*, cohort_id: int, season: str | int, limit: int, offset: int, a
                 me: int | None) -> bytes:
     """The board of a season in a cohort: the JSON the API answers."""
     now = utcnow()
-    if around:
-        answer = from_copy(cohort_id=cohort_id, season=season, limit=limit, offset=offset,
-                           me=me, now=now)
-        if answer is not None:
-            return answer
     row = find_season(season, cohort_id, me, now)
-    board_mirror = mirror.current()
-    if season == "current" and board_mirror is not None:
-        board_mirror.current_seasons[cohort_id] = row[0]
     params = statement_params(row[0], cohort_id, limit, offset, me, row[7] or 0)
     if row[5]:
         entries, mine = frozen(params, around and me is not None)
-    elif not around and row[6] is not None:
-        def read(at: int, size: int) -> list:
-            window = read_copy(row, cohort_id, size, at, None, False)
-            return entries_of(window) if window else \
-                live({**params, "offset": at, "limit": size}, False)[0]
-
-        page = page_cut(row, cohort_id, limit, offset, now, read)
-        return answer_of(row, cohort_id, page, place_in(row), now)
     else:
-        window = read_copy(row, cohort_id, limit, offset, me, around)
-        entries, mine = ((entries_of(window), place_of(window)) if window
-                         else live(params, around and me))
-    page = json_list(shown_each(entries, players_of(entries), now)[0])
+        start = window_start(row, cohort_id, limit, offset, me) if around else offset
+        if start is not None and row[6] is not None:
+            def read(at: int, size: int) -> list:
+                window = copy_window(row, cohort_id, offset=at, limit=size)
+                return entries_of(window) if window else \
+                    live({**params, "offset": at, "limit": size}, False)[0]
+
+            page = page_cut(row, cohort_id, limit, start, now, read)
+            return answer_of(row, cohort_id, page, place_in(row), now)
+        entries, mine = live(params, around and me)
+    page = json_list(shown_each(entries, None, now)[0])
     return answer_of(row, cohort_id, page, mine, now)
+
+
+def window_start(row, cohort_id: int, limit: int, offset: int, me: int | None) -> int | None:
+    """Where the window around the caller starts on a live board (find_season's row): from
+    where they stand, as kept blocks or else Redis know it; `offset` when they are not on
+    the board; None when neither knows (the database places the window)."""
+    if row[8] is None:
+        return offset
+    position = current_app.extensions["gamification.blocks"].position(
+        (row[0], cohort_id, row[6]), me)
+    if position is None:
+        window = copy_window(row, cohort_id, offset=offset, limit=limit, me=me, entries=False)
+        return None if window is None else int(window[2])
+    return max(0, min(position - (limit - 1) // 2, (row[7] or 0) - limit))
 
 
 def statement_params(season_id: int, cohort_id: int, limit: int, offset: int, me: int | None,
@@ -204,14 +226,17 @@ def statement_params(season_id: int, cohort_id: int, limit: int, offset: int, me
             "k": (limit - 1) // 2, "total": size}
 
 
-def read_copy(row, cohort_id: int, limit: int, offset: int, me: int | None, around: bool):
-    """The Redis copy's window at the board's version, or None (no Redis, or the copy is
-    behind: it is rebuilt once this answer is sent)."""
+def copy_window(row, cohort_id: int, *, offset: int, limit: int, me: int | None = None,
+                entries: bool = True) -> list | None:
+    """The Redis copy's window (around `me` if given) at the board's version, or None (no
+    Redis, or the copy is behind: it is rebuilt once this answer is sent)."""
     board_mirror = mirror.current()
     if board_mirror is None or row[6] is None:
         return None
-    window = board_mirror.read(row[0], cohort_id, row[6], offset=offset, limit=limit, me=me,
-                               around=around)
+    window = board_mirror.window(row[0], cohort_id, offset=offset, limit=limit, me=me,
+                                 entries=entries)
+    if window is not None and int(window[0]) != row[6]:
+        window = None
     count_cache(current_app.name, "leaderboard", "miss" if window is None else "hit")
     if window is None and board_mirror.usable:
         rebuild_later(board_mirror, row[0], cohort_id)
@@ -223,45 +248,6 @@ def players_of(entries: list) -> dict | None:
     if not entries or len(entries[0]) != 3:
         return None
     return {r[0]: r for r in db.fetch(PLAYERS, {"ids": [e[1] for e in entries]})}
-
-
-def from_copy(*, cohort_id: int, season: str | int, limit: int, offset: int, me: int | None,
-              now: datetime) -> bytes | None:
-    """The window around the caller from Redis with one statement (the season, its board's
-    version and the window's players), when Redis holds the board at the version the
-    database has; None otherwise, and the caller answers the long way."""
-    board_mirror = mirror.current()
-    if board_mirror is None:
-        return None
-    guess = season if season != "current" else board_mirror.current_seasons.get(cohort_id)
-    if guess is None:
-        return None
-    window = board_mirror.window(guess, cohort_id, offset=offset, limit=limit, me=me,
-                                 around=True, entries=False)
-    if window is None:
-        return None
-    version, size, start = (int(v) for v in window[:3])
-    cut = Cut((guess, cohort_id, version), start, min(limit, size - start), now)
-    entries = []
-    if cut.missing:
-        span = board_mirror.window(guess, cohort_id, offset=cut.missing[0],
-                                   limit=cut.missing[1], me=None, around=False, entries=True)
-        if span is None or int(span[0]) != version:
-            return None
-        entries = entries_of(span)
-    ids = [e[1] for e in entries]
-    if season == "current":
-        rows = db.fetch(CURRENT_WITH_PLAYERS, {"cohort": cohort_id, "now": now, "ids": ids})
-    else:
-        rows = db.fetch(BY_ID_WITH_PLAYERS, {"cohort": cohort_id, "season": season, "ids": ids})
-    row = rows[0] if rows else None
-    if (row is None or row[0] != guess or row[2] not in (None, cohort_id) or row[5]
-            or row[6] != version):
-        return None
-    count_cache(current_app.name, "leaderboard", "hit")
-    if cut.missing:
-        cut.fill(entries, {r[8]: r for r in rows if r[8] is not None})
-    return answer_of(row, cohort_id, cut.json(), place_of(window), now)
 
 
 def dumps(value) -> str:
@@ -321,7 +307,7 @@ def me_dict(rank: int, points: int, tied: int) -> dict:
 
 def entries_of(window: list) -> list[tuple[int, int, int]]:
     """Entries (rank, user_id, points) from the Redis read."""
-    _, _, start, above, _, _, _, *page = window
+    _, _, start, above, *page = window
     entries, rank, previous = [], 0, None
     for i in range(0, len(page), 2):
         points = -int(float(page[i + 1]))
@@ -330,13 +316,6 @@ def entries_of(window: list) -> list[tuple[int, int, int]]:
             previous = points
         entries.append((rank, int(page[i]), points))
     return entries
-
-
-def place_of(window: list) -> dict | None:
-    """The caller's place from the Redis read (None: not on the board)."""
-    score, me_above, me_tied = window[4:7]
-    return None if score in (b"", "", None) else me_dict(me_above + 1, -int(float(score)),
-                                                         me_tied)
 
 
 def rank_of(values: set, buckets: dict, above_top: int) -> dict:

@@ -37,36 +37,30 @@ redis.call('SET', KEYS[2], ARGV[2] .. ':' .. redis.call('ZCARD', KEYS[1]))
 return 1
 """
 
-# KEYS: board, version. ARGV: offset, limit, member of the caller ('' for none), 'around',
-# 'entries' (or '': where the window starts, without its entries).
-# Returns nil when the board is missing or incomplete, else {version, size, start,
-# players above the first entry, caller's score or '', players above the caller, players
-# with the caller's score, member, score, member, score ...}.
+# KEYS: board, version. ARGV: offset, limit, the caller's member (or ''; the window then
+# starts around them where they are on the board), 'entries' (or '': where the window starts,
+# without its entries). Returns nil when the board is missing or incomplete, else {version,
+# size, start, players above the first entry, member, score, member, score ...}.
 READ = """
 local v = redis.call('GET', KEYS[2])
 if not v then return nil end
 local size = redis.call('ZCARD', KEYS[1])
 local sep = string.find(v, ':')
 if tonumber(string.sub(v, sep + 1)) ~= size then return nil end
-local start, limit, me = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
-local score = false
-if me ~= '' then score = redis.call('ZSCORE', KEYS[1], me) end
-if ARGV[4] == 'around' and score then
-  local position = redis.call('ZRANK', KEYS[1], me)
-  start = math.max(0, math.min(position - math.floor((limit - 1) / 2), size - limit))
+local start, limit = tonumber(ARGV[1]), tonumber(ARGV[2])
+if ARGV[3] ~= '' then
+  local position = redis.call('ZRANK', KEYS[1], ARGV[3])
+  if position then
+    start = math.max(0, math.min(position - math.floor((limit - 1) / 2), size - limit))
+  end
 end
 local page = {}
-if ARGV[5] == 'entries' then
+if ARGV[4] == 'entries' then
   page = redis.call('ZRANGE', KEYS[1], start, start + limit - 1, 'WITHSCORES')
 end
 local above = 0
 if #page > 0 then above = redis.call('ZCOUNT', KEYS[1], '-inf', '(' .. page[2]) end
-local me_above, me_tied = 0, 0
-if score then
-  me_above = redis.call('ZCOUNT', KEYS[1], '-inf', '(' .. score)
-  me_tied = redis.call('ZCOUNT', KEYS[1], score, score)
-end
-local answer = {string.sub(v, 1, sep - 1), size, start, above, score or '', me_above, me_tied}
+local answer = {string.sub(v, 1, sep - 1), size, start, above}
 for i = 1, #page do answer[#answer + 1] = page[i] end
 return answer
 """
@@ -110,9 +104,6 @@ class Mirror:
         self.writer = redis.Redis.from_url(url, **{**options, "socket_timeout": 5.0})
         self.retry_after = retry_after
         self.down_until = 0.0
-        # The season "current" was last, per cohort: where to look before the database has
-        # said. Only a guess: the statement that checks a window's version checks it too.
-        self.current_seasons: dict[int, int] = {}
         self._follow = self.client.register_script(FOLLOW)
         self._read = self.client.register_script(READ)
         self._install = self.writer.register_script(INSTALL)
@@ -140,24 +131,17 @@ class Mirror:
             except redis.RedisError as exc:
                 self._failed("update", exc)
 
-    def read(self, season_id: int, cohort_id: int, version: int, *, offset: int, limit: int,
-             me: int | None, around: bool) -> list | None:
-        """The board's window and the caller's place, or None: not current (or Redis down)."""
-        answer = self.window(season_id, cohort_id, offset=offset, limit=limit, me=me,
-                             around=around, entries=True)
-        return answer if answer is not None and int(answer[0]) == version else None
-
     def window(self, season_id: int, cohort_id: int, *, offset: int, limit: int,
-               me: int | None, around: bool, entries: bool) -> list | None:
-        """The board's window (or only where it starts) and the caller's place at whatever
-        version Redis holds (its first element), or None: no complete board there (or Redis
-        down). Served only once the database has said that version is the board's."""
+               me: int | None = None, entries: bool = True) -> list | None:
+        """The board's window (around `me` when given and on the board; or only where it
+        starts) at whatever version Redis holds (its first element), or None: no complete
+        board there (or Redis down). Served only once the database has said that version is
+        the board's."""
         if not self.usable:
             return None
         try:
             return self._read(keys=keys(season_id, cohort_id), args=[
-                offset, limit, "" if me is None else member(me), "around" if around else "",
-                "entries" if entries else ""])
+                offset, limit, "" if me is None else member(me), "entries" if entries else ""])
         except redis.RedisError as exc:
             self._failed("read", exc)
             return None

@@ -62,11 +62,23 @@ def test_reads_take_a_fixed_budget_as_data_grows(app, game, client, closed_seaso
 @pytest.mark.parametrize("path", [r[0] for r in READS[:3]])
 def test_a_page_of_kept_blocks_takes_one_statement(app, game, client, closed_season, path):
     """The season, its board's version and the caller's place; the entries were kept from
-    the first answer (a window around the caller without Redis is read every time)."""
+    the first answer (a window around the caller without Redis is placed by the database
+    until a page shows the caller's blocks)."""
     grow(game, 1, 40, 3)
     first = queries(client, "get", path, game.student(2))
     again = queries(client, "get", path, game.student(3))
     assert (first, again) == (2, 2 if "around" in path else 1)
+
+
+def test_a_window_around_a_player_a_page_showed_takes_one_statement(app, game, client,
+                                                                    closed_season):
+    """Without Redis the database places a window around the caller until a page has shown
+    the blocks they are in: kept blocks know where each of their players stands."""
+    grow(game, 1, 40, 3)
+    window, page = ("/api/gamification/leaderboard?around=me&limit=9",
+                    "/api/gamification/leaderboard?offset=30&limit=5")
+    counts = [queries(client, "get", path, game.student(2)) for path in (window, page, window)]
+    assert counts == [2, 2, 1]
 
 
 def test_a_frozen_board_takes_the_same_budget(app, game, client, closed_season):
