@@ -6,7 +6,7 @@ buckets: no sort, no count of every player above), and a frozen season's standin
 board is shown in blocks kept per version (Blocks): a page of kept blocks costs one statement
 (the season, the board's version and the caller's place), and so does a window around a
 caller the blocks have shown, since they keep where each player stands; for another caller,
-Redis tells where the window starts, and without Redis the database places it.
+Redis tells where the window starts, or without it a count of the players tied with them.
 """
 
 import json
@@ -32,7 +32,8 @@ from shared.front import after_response
 from shared.metrics import count_cache
 
 from .db import db
-from .leaderboard_sql import FROZEN, FROZEN_AROUND, PAGE, PLAYERS, around
+from .leaderboard_sql import FROZEN, FROZEN_AROUND, PAGE, PLAYERS, SPAN, TIED_BEFORE
+from .leaderboard_sql import around as window_around
 
 SE, B, T, S = Season.__table__, Board.__table__, Total.__table__, BoardScore.__table__
 SEASON = select(*COLUMNS, B.c.version, B.c.players).select_from(SE.outerjoin(B, and_(
@@ -65,6 +66,7 @@ BLOCK = 50  # entries in a kept block: pages and windows are cut from blocks
 RUN = 16  # blocks shown together when one is missing: the neighbours' windows come kept
 BLOCKS_KEPT = 4096  # about 20 MB a process: every block of two 100,000-player boards
 BOARDS_PLACED = 64  # boards whose players' positions are kept (about 10 MB per 100,000)
+TIES_COUNTED = 1000  # the most tied players counted to place a window without Redis
 
 
 class Blocks:
@@ -151,14 +153,12 @@ class Cut:
                          [skip:skip + self.count])
 
 
-def page_cut(row, cohort_id: int, limit: int, offset: int, now: datetime, read) -> str | None:
+def page_cut(row, cohort_id: int, limit: int, offset: int, now: datetime, read) -> str:
     """The entries' JSON of a page of a live board (find_season's row) from kept blocks,
-    reading the others with `read(offset, limit)` (entries; None: it cannot)."""
+    reading the others with `read(offset, limit)`."""
     cut = Cut((row[0], cohort_id, row[6]), offset, min(limit, (row[7] or 0) - offset), now)
     if cut.missing:
         entries = read(*cut.missing)
-        if entries is None:
-            return None
         cut.fill(entries, players_of(entries))
     return cut.json()
 
@@ -182,6 +182,39 @@ def place_in(row) -> dict | None:
     return None if row[8] is None else me_dict(row[9] + 1, row[8], row[10])
 
 
+class Copy:
+    """The Redis copy of a board, read at the version the database gave (find_season's
+    row) until it is found behind or missing: then it is rebuilt once this answer is sent,
+    and the database answers the rest."""
+
+    def __init__(self, row, cohort_id: int):
+        self.row, self.cohort_id = row, cohort_id
+        self.mirror = mirror.current() if row[6] is not None else None
+
+    def window(self, offset: int, limit: int) -> list | None:
+        """Entries from `offset` (mirror.window), or None."""
+        return self._checked(lambda m: m.window(self.row[0], self.cohort_id, offset=offset,
+                                                limit=limit))
+
+    def position(self, user_id: int) -> int | None:
+        """Where the player stands on the board, or None."""
+        answer = self._checked(lambda m: m.position(self.row[0], self.cohort_id, user_id))
+        return None if answer is None or answer[1] < 0 else answer[1]
+
+    def _checked(self, read) -> list | None:
+        if self.mirror is None:
+            return None
+        answer = read(self.mirror)
+        if answer is not None and int(answer[0]) != self.row[6]:
+            answer = None
+        count_cache(current_app.name, "leaderboard", "miss" if answer is None else "hit")
+        if answer is None:
+            if self.mirror.usable:
+                rebuild_later(self.mirror, self.row[0], self.cohort_id)
+            self.mirror = None
+        return answer
+
+
 def leaderboard(*, cohort_id: int, season: str | int, limit: int, offset: int, around: bool,
                 me: int | None) -> bytes:
     """The board of a season in a cohort: the JSON the API answers."""
@@ -191,32 +224,48 @@ def leaderboard(*, cohort_id: int, season: str | int, limit: int, offset: int, a
     if row[5]:
         entries, mine = frozen(params, around and me is not None)
     else:
-        start = window_start(row, cohort_id, limit, offset, me) if around else offset
-        if start is not None and row[6] is not None:
+        copy = Copy(row, cohort_id)
+        on_board = around and row[8] is not None
+        position = caller_position(row, copy, me) if on_board else None
+        if position is not None or not on_board:
+            start = offset if position is None else \
+                max(0, min(position - (limit - 1) // 2, (row[7] or 0) - limit))
+
             def read(at: int, size: int) -> list:
-                window = copy_window(row, cohort_id, offset=at, limit=size)
-                return entries_of(window) if window else \
-                    live({**params, "offset": at, "limit": size}, False)[0]
+                window = copy.window(at, size)
+                if window is not None:
+                    return entries_of(window)
+                if position is None:
+                    return live(PAGE, {**params, "offset": at, "limit": size})[0]
+                return live(SPAN, {**params, **span(position, at, size)})[0]
 
             page = page_cut(row, cohort_id, limit, start, now, read)
             return answer_of(row, cohort_id, page, place_in(row), now)
-        entries, mine = live(params, around and me)
+        entries, mine = live(window_around(limit), params)  # a tie too large to count
+        if mine is None:  # the caller left the board since: the page at the offset
+            entries, mine = live(PAGE, params)
     page = json_list(shown_each(entries, None, now)[0])
     return answer_of(row, cohort_id, page, mine, now)
 
 
-def window_start(row, cohort_id: int, limit: int, offset: int, me: int | None) -> int | None:
-    """Where the window around the caller starts on a live board (find_season's row): from
-    where they stand, as kept blocks or else Redis know it; `offset` when they are not on
-    the board; None when neither knows (the database places the window)."""
-    if row[8] is None:
-        return offset
+def caller_position(row, copy: Copy, me: int) -> int | None:
+    """Where the caller, on a live board, stands on it (find_season's row): as kept blocks
+    know it, or Redis, or a count of the players tied with them listed before them; None
+    when none of them can say (a tie of more than TIES_COUNTED without Redis)."""
     position = current_app.extensions["gamification.blocks"].position(
-        (row[0], cohort_id, row[6]), me)
+        (row[0], copy.cohort_id, row[6]), me)
     if position is None:
-        window = copy_window(row, cohort_id, offset=offset, limit=limit, me=me, entries=False)
-        return None if window is None else int(window[2])
-    return max(0, min(position - (limit - 1) // 2, (row[7] or 0) - limit))
+        position = copy.position(me)
+    if position is None and row[10] <= TIES_COUNTED:
+        position = row[9] + db.fetch_one(TIED_BEFORE, {"s": row[0], "c": copy.cohort_id,
+                                                       "points": row[8], "me": me})[0]
+    return position
+
+
+def span(position: int, at: int, size: int) -> dict:
+    """SPAN's parameters for the `size` entries from `at`, read from a player at `position`."""
+    return {"above_skip": max(0, position - at - size), "above_end": max(0, position - at),
+            "below_skip": max(0, at - position), "below_end": max(0, at + size - position)}
 
 
 def statement_params(season_id: int, cohort_id: int, limit: int, offset: int, me: int | None,
@@ -224,23 +273,6 @@ def statement_params(season_id: int, cohort_id: int, limit: int, offset: int, me
     """The parameters of the board's statements (leaderboard_sql)."""
     return {"s": season_id, "c": cohort_id, "limit": limit, "offset": offset, "me": me or 0,
             "k": (limit - 1) // 2, "total": size}
-
-
-def copy_window(row, cohort_id: int, *, offset: int, limit: int, me: int | None = None,
-                entries: bool = True) -> list | None:
-    """The Redis copy's window (around `me` if given) at the board's version, or None (no
-    Redis, or the copy is behind: it is rebuilt once this answer is sent)."""
-    board_mirror = mirror.current()
-    if board_mirror is None or row[6] is None:
-        return None
-    window = board_mirror.window(row[0], cohort_id, offset=offset, limit=limit, me=me,
-                                 entries=entries)
-    if window is not None and int(window[0]) != row[6]:
-        window = None
-    count_cache(current_app.name, "leaderboard", "miss" if window is None else "hit")
-    if window is None and board_mirror.usable:
-        rebuild_later(board_mirror, row[0], cohort_id)
-    return window
 
 
 def players_of(entries: list) -> dict | None:
@@ -328,13 +360,12 @@ def rank_of(values: set, buckets: dict, above_top: int) -> dict:
     return ranks
 
 
-def live(params: dict, around_me):
-    """Entries with their players and the caller's place from the live tables."""
-    rows = db.fetch(around(params["limit"]) if around_me else PAGE, params)
+def live(statement, params: dict):
+    """Entries with their players and the caller's place from the live tables (a statement
+    of leaderboard_sql)."""
+    rows = db.fetch(statement, params)
     window = [r[1:] for r in rows if r[0] == 0]
     me_row = next((r for r in rows if r[0] == 3), None)
-    if around_me and me_row is None:  # not on this board: the page at the offset
-        return live(params, False)
     buckets = {r[2]: r[3] for r in rows if r[0] == 1}
     above_top = next((r[3] for r in rows if r[0] == 2), 0) or 0
     window.sort(key=lambda r: (-r[1], r[0]))

@@ -58,6 +58,35 @@ WITH w AS (SELECT user_id, points FROM totals WHERE {board()}
 {LIVE_TAIL}""").columns(*LIVE_TYPES)
 
 
+def _side(ties: str, rest: str, points_order: str, user_order: str, end: str,
+          skip: str) -> str:
+    """Players on one side of the caller, the nearest first (their ties, then the next
+    scores), from the `skip`-th to the `end`-th."""
+    near = [_near(f"t.points = (SELECT points FROM m) AND {ties}", f"t.user_id {user_order}",
+                  end),
+            _near(rest, f"t.points {points_order}, t.user_id {user_order}", end)]
+    return (f"SELECT user_id, points FROM (SELECT user_id, points FROM "
+            f"({' UNION ALL '.join(near)}) AS near ORDER BY points {points_order}, "
+            f"user_id {user_order} LIMIT {end} - {skip} OFFSET {skip}) AS side")
+
+
+# A run of the board given by where it lies from the caller: `:above_skip` of the nearest
+# players above them skipped, `:above_end` reached; the caller and those below them from
+# `:below_skip` to `:below_end`. Index ranges next to the caller, however deep they stand.
+SPAN = text(f"""
+WITH {ME},
+w AS ({_side("t.user_id < :me", "t.points > (SELECT points FROM m)", "ASC", "DESC",
+             ":above_end", ":above_skip")}
+      UNION ALL
+      {_side("t.user_id >= :me", "t.points < (SELECT points FROM m)", "DESC", "ASC",
+             ":below_end", ":below_skip")})
+{LIVE_TAIL}""").columns(*LIVE_TYPES)
+
+# Where a caller stands among the players tied with them: those listed before them.
+TIED_BEFORE = text(f"SELECT count(*) AS n FROM totals WHERE {board()} AND points = :points "
+                   "AND user_id < :me").columns(column("n", BigInteger))
+
+
 @cache
 def around(limit: int):
     """The window of `limit` players around the caller (one statement per page size).

@@ -37,32 +37,32 @@ redis.call('SET', KEYS[2], ARGV[2] .. ':' .. redis.call('ZCARD', KEYS[1]))
 return 1
 """
 
-# KEYS: board, version. ARGV: offset, limit, the caller's member (or ''; the window then
-# starts around them where they are on the board), 'entries' (or '': where the window starts,
-# without its entries). Returns nil when the board is missing or incomplete, else {version,
-# size, start, players above the first entry, member, score, member, score ...}.
-READ = """
+# KEYS: board, version. Ends the script with nil unless the board is complete, else leaves
+# its `version` and `size`.
+COMPLETE = """
 local v = redis.call('GET', KEYS[2])
 if not v then return nil end
 local size = redis.call('ZCARD', KEYS[1])
 local sep = string.find(v, ':')
 if tonumber(string.sub(v, sep + 1)) ~= size then return nil end
+local version = string.sub(v, 1, sep - 1)
+"""
+
+# ARGV: offset, limit. Returns {version, size, offset, players above the first entry, member,
+# score, member, score ...}.
+READ = COMPLETE + """
 local start, limit = tonumber(ARGV[1]), tonumber(ARGV[2])
-if ARGV[3] ~= '' then
-  local position = redis.call('ZRANK', KEYS[1], ARGV[3])
-  if position then
-    start = math.max(0, math.min(position - math.floor((limit - 1) / 2), size - limit))
-  end
-end
-local page = {}
-if ARGV[4] == 'entries' then
-  page = redis.call('ZRANGE', KEYS[1], start, start + limit - 1, 'WITHSCORES')
-end
+local page = redis.call('ZRANGE', KEYS[1], start, start + limit - 1, 'WITHSCORES')
 local above = 0
 if #page > 0 then above = redis.call('ZCOUNT', KEYS[1], '-inf', '(' .. page[2]) end
-local answer = {string.sub(v, 1, sep - 1), size, start, above}
+local answer = {version, size, start, above}
 for i = 1, #page do answer[#answer + 1] = page[i] end
 return answer
+"""
+
+# ARGV: a member. Returns {version, where the member stands (0-based; -1: not on the board)}.
+PLACE = COMPLETE + """
+return {version, redis.call('ZRANK', KEYS[1], ARGV[1]) or -1}
 """
 
 # KEYS: board, version, the rebuilt set. ARGV: its version, its size. Installs the rebuilt
@@ -106,6 +106,7 @@ class Mirror:
         self.down_until = 0.0
         self._follow = self.client.register_script(FOLLOW)
         self._read = self.client.register_script(READ)
+        self._place = self.client.register_script(PLACE)
         self._install = self.writer.register_script(INSTALL)
 
     def _failed(self, what: str, exc: Exception) -> None:
@@ -131,17 +132,22 @@ class Mirror:
             except redis.RedisError as exc:
                 self._failed("update", exc)
 
-    def window(self, season_id: int, cohort_id: int, *, offset: int, limit: int,
-               me: int | None = None, entries: bool = True) -> list | None:
-        """The board's window (around `me` when given and on the board; or only where it
-        starts) at whatever version Redis holds (its first element), or None: no complete
-        board there (or Redis down). Served only once the database has said that version is
-        the board's."""
+    def window(self, season_id: int, cohort_id: int, *, offset: int,
+               limit: int) -> list | None:
+        """The board's entries from `offset` at whatever version Redis holds (the answer's
+        first element), or None: no complete board there (or Redis down). Served only once
+        the database has said that version is the board's."""
+        return self._run(self._read, season_id, cohort_id, [offset, limit])
+
+    def position(self, season_id: int, cohort_id: int, user_id: int) -> list | None:
+        """[version, where the player stands on the board (-1: not on it)], as `window`."""
+        return self._run(self._place, season_id, cohort_id, [member(user_id)])
+
+    def _run(self, script, season_id: int, cohort_id: int, args: list) -> list | None:
         if not self.usable:
             return None
         try:
-            return self._read(keys=keys(season_id, cohort_id), args=[
-                offset, limit, "" if me is None else member(me), "entries" if entries else ""])
+            return script(keys=keys(season_id, cohort_id), args=args)
         except redis.RedisError as exc:
             self._failed("read", exc)
             return None

@@ -4,7 +4,9 @@ from datetime import timedelta
 
 import pytest
 
-from services.gamification import seasons
+from services.gamification import leaderboard, seasons
+from services.gamification.leaderboard import statement_params
+from services.gamification.leaderboard_sql import PAGE, SPAN
 from shared.db import isoformat_z, utcnow
 
 PLAYERS = "/api/gamification/players"
@@ -57,10 +59,36 @@ def test_pages_by_offset_and_limit(game, cohort):
     (6, 3, [7, 3, 6]),   # the bottom: shifted up
     (3, 10, [2, 5, 1, 4, 7, 3, 6]),  # more than everyone
 ])
-def test_around_me(game, cohort, user, limit, expected):
+@pytest.mark.parametrize("placed", ["counted", "read", "kept"])
+def test_around_me(game, cohort, user, limit, expected, placed, monkeypatch):
+    """The window placed by a count of the caller's ties, read whole by the database (a tie
+    too large to count), or placed from the blocks a page kept."""
+    if placed == "read":
+        monkeypatch.setattr(leaderboard, "TIES_COUNTED", 0)
+    elif placed == "kept":
+        game.board(user)
     board = game.board(user, around="me", limit=limit)
     assert [e["user_id"] for e in board["entries"]] == expected
     assert user in [e["user_id"] for e in board["entries"]]
+
+
+def test_a_run_read_from_a_player_is_the_page_at_its_offset(app, game):
+    """SPAN, a run of the board read from where a player stands (index ranges next to them),
+    gives what PAGE gives at the run's offset: the run before them, around them, after
+    them, at either end of the board, through ties."""
+    for user in range(1, 61):
+        game.player(user)
+    season = game.season("Spring")
+    game.award(*(game.points(u, u * 7 % 5 * 10 + 5) for u in range(1, 61)))  # ties of 12
+    with app.app_context():
+        board = statement_params(season["id"], 1, 60, 0, None, 60)
+        order = [e[1] for e in leaderboard.live(PAGE, board)[0]]
+        for position in (0, 13, 30, 59):
+            params = statement_params(season["id"], 1, 7, 0, order[position], 60)
+            for at in {0, 5, max(0, position - 9), max(0, position - 3), position, 40, 53, 57}:
+                run = leaderboard.live(SPAN, {**params, **leaderboard.span(position, at, 7)})
+                page = leaderboard.live(PAGE, {**params, "offset": at, "limit": 7})
+                assert run[0] == page[0], (position, at)
 
 
 def test_me_is_null_for_someone_not_on_the_board(game, cohort):

@@ -7,6 +7,8 @@ import pytest
 import redis
 from prometheus_client import REGISTRY
 
+from services.gamification import leaderboard
+from services.gamification.leaderboard import register_blocks
 from services.gamification.mirror import keys
 from shared.observability import count_queries
 from tests.support.proxy import proxy_to
@@ -76,6 +78,21 @@ def test_both_paths_answer_byte_for_byte(apps, tokens, populated):
     assert lookups("miss", "leaderboard_blocks") - shown <= 2 * 3
 
 
+def test_a_window_is_the_same_however_it_is_placed(apps, tokens, populated, monkeypatch):
+    """From Redis, from where kept blocks saw the caller, by a count of the players tied with
+    them, or read whole by the database (a tie too large to count): the same bytes."""
+    sql, cached = apps
+    windows = [url for url in QUERIES if "around=me" in url]
+    same_answers(sql, cached, tokens, queries=windows)
+    for counted in (leaderboard.TIES_COUNTED, 0):
+        monkeypatch.setattr(leaderboard, "TIES_COUNTED", counted)
+        for user in USERS:
+            headers = tokens.user(user, "student", cohort_id=1)
+            for url in windows:
+                register_blocks(sql.application)  # nothing kept: placed by the database
+                assert get(sql, url, headers) == get(cached, url, headers), (user, url)
+
+
 def test_kept_blocks_cost_one_statement_and_no_redis_trip(make_app, tokens, populated,
                                                          redis_url):
     """A window around a caller the app has not shown yet asks Redis where it starts and
@@ -117,10 +134,11 @@ def test_an_update_lost_while_redis_blipped_is_never_served(make_app, game, toke
     headers = tokens.user(1, "student", cohort_id=1)
     with proxy_to(redis_url) as (proxy, url):
         cached = make_app(CACHE_URL=url, CACHE_RETRY_AFTER="0").test_client()
-        get(cached, AROUND, headers)
+        get(cached, AROUND, headers)  # a miss: copied after
+        register_blocks(cached.application)  # nothing kept: the window from Redis
         hits = lookups("hit")
         assert get(cached, AROUND, headers) == get(sql, AROUND, headers)
-        assert lookups("hit") > hits  # where the window starts, then its blocks
+        assert lookups("hit") == hits + 2  # where the window starts, then its run of blocks
         proxy.freeze()  # the award commits; its update to Redis times out
         award(cached, tokens, game.points(1, 1000, ref="big"))
         proxy.cut()  # the update held in the network is lost, not delivered late
@@ -159,6 +177,7 @@ def test_redis_restarted_empty(apps, tokens, redis_url):
     headers = tokens.user(17, "student", cohort_id=1)
     get(cached, AROUND, headers)
     redis.Redis.from_url(redis_url).flushdb()
+    register_blocks(cached.application)  # nothing kept: the window from Redis
     misses = lookups("miss")
     assert get(cached, AROUND, headers) == get(sql, AROUND, headers)
     assert lookups("miss") == misses + 1

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from services.gamification import seasons
+from services.gamification import leaderboard, seasons
 from shared.db import isoformat_z, utcnow
 from shared.observability import count_queries
 
@@ -38,7 +38,7 @@ def closed_season(game, app):
 
 READS = [
     ("/api/gamification/leaderboard?limit=50", 2),
-    ("/api/gamification/leaderboard?around=me&limit=9", 2),
+    ("/api/gamification/leaderboard?around=me&limit=9", 3),
     ("/api/gamification/leaderboard?offset=1&limit=5", 2),
     (f"{PLAYERS}/2", 1),
     (f"{PLAYERS}/me/streak", 1),
@@ -62,18 +62,19 @@ def test_reads_take_a_fixed_budget_as_data_grows(app, game, client, closed_seaso
 @pytest.mark.parametrize("path", [r[0] for r in READS[:3]])
 def test_a_page_of_kept_blocks_takes_one_statement(app, game, client, closed_season, path):
     """The season, its board's version and the caller's place; the entries were kept from
-    the first answer (a window around the caller without Redis is placed by the database
-    until a page shows the caller's blocks)."""
+    the first answer, and where each of their players stands (a window around the caller
+    without Redis: first the season, the caller's place among those tied with them and the
+    blocks)."""
     grow(game, 1, 40, 3)
     first = queries(client, "get", path, game.student(2))
     again = queries(client, "get", path, game.student(3))
-    assert (first, again) == (2, 2 if "around" in path else 1)
+    assert (first, again) == (3 if "around" in path else 2, 1)
 
 
-def test_a_window_around_a_player_a_page_showed_takes_one_statement(app, game, client,
-                                                                    closed_season):
-    """Without Redis the database places a window around the caller until a page has shown
-    the blocks they are in: kept blocks know where each of their players stands."""
+def test_a_window_in_a_tie_too_large_to_count_takes_two_statements(app, game, client,
+                                                                   closed_season, monkeypatch):
+    """The season, then the window read whole; once a page kept the caller's blocks, one."""
+    monkeypatch.setattr(leaderboard, "TIES_COUNTED", 0)
     grow(game, 1, 40, 3)
     window, page = ("/api/gamification/leaderboard?around=me&limit=9",
                     "/api/gamification/leaderboard?offset=30&limit=5")
