@@ -6,7 +6,9 @@ buckets: no sort, no count of every player above), and a frozen season's standin
 board is shown in blocks kept per version (Blocks): a page of kept blocks costs one statement
 (the season, the board's version and the caller's place), and so does a window around a
 caller the blocks have shown, since they keep where each player stands; for another caller,
-Redis tells where the window starts, or without it a count of the players tied with them.
+Redis tells where they stand, or without it a count of the players tied with them. Blocks
+not kept are read from Redis, or from the database at the page's offset or next to the
+caller (SPAN).
 """
 
 import json
