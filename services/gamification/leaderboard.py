@@ -225,29 +225,30 @@ def leaderboard(*, cohort_id: int, season: str | int, limit: int, offset: int, a
     params = statement_params(row[0], cohort_id, limit, offset, me, row[7] or 0)
     if row[5]:
         entries, mine = frozen(params, around and me is not None)
-    else:
-        copy = Copy(row, cohort_id)
-        on_board = around and row[8] is not None
-        position = caller_position(row, copy, me) if on_board else None
-        if position is not None or not on_board:
-            start = offset if position is None else \
-                max(0, min(position - (limit - 1) // 2, (row[7] or 0) - limit))
+        return answer_of(row, cohort_id, json_list(shown_each(entries, None, now)[0]), mine, now)
+    copy = Copy(row, cohort_id)
+    position = None
+    if around and row[8] is not None:
+        position = caller_position(row, copy, me)
+        if position is None:  # a tie too large to count, without Redis: the window read whole
+            entries, mine = live(window_around(limit), params)
+            if mine is None:  # the caller left the board since: the page at the offset
+                entries, mine = live(PAGE, params)
+            page = json_list(shown_each(entries, None, now)[0])
+            return answer_of(row, cohort_id, page, mine, now)
+    start = offset if position is None else \
+        max(0, min(position - (limit - 1) // 2, (row[7] or 0) - limit))
 
-            def read(at: int, size: int) -> list:
-                window = copy.window(at, size)
-                if window is not None:
-                    return entries_of(window)
-                if position is None:
-                    return live(PAGE, {**params, "offset": at, "limit": size})[0]
-                return live(SPAN, {**params, **span(position, at, size)})[0]
+    def read(at: int, size: int) -> list:
+        window = copy.window(at, size)
+        if window is not None:
+            return entries_of(window)
+        if position is None:
+            return live(PAGE, {**params, "offset": at, "limit": size})[0]
+        return live(SPAN, {**params, **span(position, at, size)})[0]
 
-            page = page_cut(row, cohort_id, limit, start, now, read)
-            return answer_of(row, cohort_id, page, place_in(row), now)
-        entries, mine = live(window_around(limit), params)  # a tie too large to count
-        if mine is None:  # the caller left the board since: the page at the offset
-            entries, mine = live(PAGE, params)
-    page = json_list(shown_each(entries, None, now)[0])
-    return answer_of(row, cohort_id, page, mine, now)
+    page = page_cut(row, cohort_id, limit, start, now, read)
+    return answer_of(row, cohort_id, page, place_in(row), now)
 
 
 def caller_position(row, copy: Copy, me: int) -> int | None:
