@@ -1,17 +1,25 @@
 """The summary tables, recomputed set-based: a few passes over the facts, none per student.
 
-Everything is written in one transaction (on PostgreSQL at REPEATABLE READ, so every pass
+Everything is published in one transaction (on PostgreSQL at REPEATABLE READ, so every pass
 reads one snapshot): readers keep seeing the previous rows until it commits, then all the new
-ones at once. The run is recorded in the same transaction.
+ones at once. The run is recorded in the same transaction. A full run on PostgreSQL writes the
+mentors' tables on a second connection that reads the same snapshot (exported by the first),
+while the first writes the students' and cohorts': most of those passes run on one core
+(PostgreSQL runs window functions in the leader only and an INSERT ... SELECT never in
+parallel), so side by side they keep both cores busy.
 """
 
+import contextvars
 import time
-from contextlib import contextmanager
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import bindparam, text
+from sqlalchemy.exc import SQLAlchemyError
 
+from services.analytics import publish
 from services.analytics import scope as scopes
 from services.analytics.db import db
 from services.analytics.figures import (
@@ -38,9 +46,7 @@ from services.analytics.sql import (
 from shared.db import utcnow
 
 TEMP = ("analytics_tmp_s", "analytics_tmp_w", "analytics_tmp_p", "analytics_tmp_r7")
-SUMMARIES = ("analytics_student_summaries", "analytics_cohort_summaries",
-             "analytics_mentor_summaries", "analytics_mentor_queue")
-NEXT = "_next"  # suffix of a summary table's fresh copy (and of its primary key's name)
+SUMMARIES = publish.SUMMARIES
 
 
 @dataclass
@@ -92,36 +98,11 @@ class _Pass:
 
     def replace(self, table: str, where: str, insert: str, what: str) -> int:
         """Replace the rows of `table` that `where` picks by those of `insert` ("(columns)
-        SELECT ..."): in place, or on a full run into the fresh copy _publish() swaps in."""
+        SELECT ..."): in place, or on a full run into the fresh copy publish.swap() swaps in."""
         if self.fresh:
-            return self.run(f"INSERT INTO {table}{NEXT} {insert}", what)
+            return self.run(f"INSERT INTO {table}{publish.NEXT} {insert}", what)
         self.run(f"DELETE FROM {table} WHERE {where}")
         return self.run(f"INSERT INTO {table} {insert}", what)
-
-
-def _fresh(conn) -> None:
-    """Empty copies of the summary tables for a full run to fill. Rewriting every row in
-    place costs three times as much: each insert checks the primary key against the
-    deleted rows' entries, still in the index, and the table grows by a copy of itself."""
-    for table in SUMMARIES:
-        conn.execute(text(f"CREATE TABLE {table}{NEXT} (LIKE {table} INCLUDING DEFAULTS)"))
-
-
-def _publish(conn) -> None:
-    """Swap the filled copies in: each gets its primary key (built by a sort, under its
-    own name), then replaces its table and takes the key's name. Readers wait for the
-    swap only (catalog changes), then read the new table; until then, the old one."""
-    keys = {}
-    for table in SUMMARIES:
-        (key, definition), = conn.execute(text(
-            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
-            "WHERE conrelid = CAST(:table AS regclass) AND contype = 'p'"), {"table": table})
-        conn.execute(text(f"ALTER TABLE {table}{NEXT} ADD CONSTRAINT {key}{NEXT} {definition}"))
-        keys[table] = key
-    for table, key in keys.items():
-        conn.execute(text(f"DROP TABLE {table}"))
-        conn.execute(text(f"ALTER TABLE {table}{NEXT} RENAME TO {table}"))
-        conn.execute(text(f"ALTER TABLE {table} RENAME CONSTRAINT {key}{NEXT} TO {key}"))
 
 
 _NEVER = -1  # a jit_*_above_cost that no statement reaches
@@ -151,9 +132,9 @@ _PARALLEL_SORT = {"parallel_setup_cost": 0, "parallel_tuple_cost": 0}
 
 
 def _stage(p: _Pass) -> None:
-    """The passes over the facts, each grouped small: all-time totals per student (one
-    GROUP BY over every submission), then the recent windows, which BRIN indexes on the
-    times keep to the recent part of each table."""
+    """The students' and cohorts' passes over the facts, each grouped small: all-time totals
+    per student (one GROUP BY over every submission), then the recent windows, which BRIN
+    indexes on the times keep to the recent part of each table."""
     s = p.scope
     students = _filter("s.student_id", s.students, "students")
     with _settings(p.conn, **_JIT):
@@ -161,13 +142,6 @@ def _stage(p: _Pass) -> None:
     # The recent windows, one statement: its four branches are independent aggregations,
     # which PostgreSQL runs side by side in parallel workers (a Parallel Append).
     p.temp("analytics_tmp_w", " UNION ALL ".join(_windows(p)))
-    with _settings(p.conn, **_PARALLEL_SORT):
-        p.temp("analytics_tmp_p", review_hours(
-            _filter("s.first_mentor_id", s.mentors, "mentors"),
-            duration(p.conn, "s.first_reviewed_at", "s.created_at")))
-    p.temp("analytics_tmp_r7", "SELECT r.mentor_id, count(*) AS reviews FROM analytics_reviews r "
-           f"WHERE r.reviewed_at >= :a7 AND {_filter('r.mentor_id', s.mentors, 'mentors')} "
-           "GROUP BY r.mentor_id")
 
 
 def _windows(p: _Pass) -> list[str]:
@@ -248,8 +222,17 @@ def _cohorts(p: _Pass) -> int:
 
 
 def _mentors(p: _Pass) -> int:
+    """The mentors' summaries (review-time percentiles, reviews of the last 7 days) and
+    queues: from the facts only, nothing the students' passes stage."""
     s = p.scope
     mentor_filter = _filter("mentor_id", s.mentors, "mentors")
+    with _settings(p.conn, **_PARALLEL_SORT):
+        p.temp("analytics_tmp_p", review_hours(
+            _filter("s.first_mentor_id", s.mentors, "mentors"),
+            duration(p.conn, "s.first_reviewed_at", "s.created_at")))
+    p.temp("analytics_tmp_r7", "SELECT r.mentor_id, count(*) AS reviews FROM analytics_reviews r "
+           f"WHERE r.reviewed_at >= :a7 AND {_filter('r.mentor_id', s.mentors, 'mentors')} "
+           "GROUP BY r.mentor_id")
     ids = ("SELECT mentor_id FROM analytics_mentorships UNION SELECT mentor_id FROM "
            "analytics_tmp_p UNION SELECT mentor_id FROM analytics_tmp_r7")
     if not s.full:
@@ -286,6 +269,7 @@ def recompute(*, cohort: int | None = None, full: bool = False, dry_run: bool = 
     engine = db.engine
     with engine.connect() as conn:
         conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        publish.drop_leftovers(conn)
         mark, previous = scopes.watermark(conn), scopes.last_watermark(conn)
         if cohort is not None:
             scope = scopes.for_cohort(conn, cohort, previous or 0)
@@ -296,8 +280,72 @@ def recompute(*, cohort: int | None = None, full: bool = False, dry_run: bool = 
     report = Report(scope.kind, scope.describe(), watermark=mark, dry_run=dry_run)
     if dry_run:
         return report
+    try:
+        _write(engine, scope, Windows(now), log, report, started)
+    except BaseException:
+        with suppress(SQLAlchemyError), engine.connect() as conn:  # else the next run does
+            publish.drop_leftovers(conn.execution_options(isolation_level="AUTOCOMMIT"))
+        raise
+    report.seconds = (utcnow() - started).total_seconds()
+    return report
+
+
+def _write(engine, scope: scopes.Scope, windows: Windows, log, report: Report,
+           started: datetime) -> None:
+    """Every summary of `scope` in one transaction; on a full run on PostgreSQL, the
+    mentors' on a second connection meanwhile (_beside)."""
+    with _transaction(engine) as conn:
+        p = _Pass(conn, scope, windows, log)
+        snapshot = conn.execute(text("SELECT pg_export_snapshot()")).scalar() if p.fresh else None
+        _drop_temp(conn)
+        if p.fresh:
+            publish.create(conn, publish.LEARNERS)
+        _stage(p)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            # A copy of the context: the command's statement timeout is a context variable.
+            beside = pool.submit(contextvars.copy_context().run, _beside, engine, snapshot,
+                                 scope, windows, log) if p.fresh else None
+            students, cohorts = _students(p), _cohorts(p)
+            if p.fresh:
+                publish.key(conn, publish.LEARNERS)
+            mentors = beside.result() if beside else _mentors(p)
+        report.rows = students + cohorts + mentors
+        _drop_temp(conn)
+        if p.fresh:
+            publish.swap(conn, SUMMARIES)
+        finished = utcnow()
+        conn.execute(text(
+            "INSERT INTO analytics_runs (kind, started_at, finished_at, watermark, cohorts, "
+            "students, mentors, rows) VALUES (:kind, :started, :finished, :mark, :c, :s, :m, "
+            ":rows)"), {
+            "kind": scope.kind, "started": time_param(conn, started),
+            "finished": time_param(conn, finished),
+            "mark": report.watermark if scope.kind != "cohort" else scope.previous,
+            "c": cohorts, "s": students, "m": mentors, "rows": report.rows})
+
+
+def _beside(engine, snapshot: str, scope: scopes.Scope, windows: Windows, log) -> int:
+    """The mentors' tables on a second connection, reading the snapshot of the first
+    (`snapshot`, from pg_export_snapshot()), into fresh copies committed for the first to
+    swap in (a temp or uncommitted table is the session's own)."""
+    with _transaction(engine, snapshot) as conn:
+        p = _Pass(conn, scope, windows, log)
+        publish.create(conn, publish.MENTORS)
+        rows = _mentors(p)
+        publish.key(conn, publish.MENTORS)
+        _drop_temp(conn)
+    return rows
+
+
+@contextmanager
+def _transaction(engine, snapshot: str | None = None):
+    """A recompute's transaction: on PostgreSQL at REPEATABLE READ (on `snapshot` if given,
+    another transaction's exported one), with the settings its passes are tuned for."""
     options = {"isolation_level": "REPEATABLE READ"} if engine.dialect.name == "postgresql" else {}
     with engine.connect().execution_options(**options) as conn, conn.begin():
+        if snapshot:
+            # The first statement of the transaction; the id is the server's own text.
+            conn.execute(text(f"SET TRANSACTION SNAPSHOT '{snapshot}'"))
         if is_postgres(conn):
             # Hash aggregates of every student in memory. JIT only where it pays (_JIT),
             # compiling expressions, unoptimised: optimising them costs more than it saves.
@@ -308,24 +356,4 @@ def recompute(*, cohort: int | None = None, full: bool = False, dry_run: bool = 
             # The leader only gathers: running a branch of the windows' Parallel Append
             # itself, it would leave the workers waiting on full queues of finished rows.
             conn.execute(text("SET LOCAL parallel_leader_participation = off"))
-        _drop_temp(conn)
-        p = _Pass(conn, scope, Windows(now), log)
-        if p.fresh:
-            _fresh(conn)
-        _stage(p)
-        students, cohorts, mentors = _students(p), _cohorts(p), _mentors(p)
-        report.rows = students + cohorts + mentors
-        _drop_temp(conn)
-        if p.fresh:
-            _publish(conn)
-        finished = utcnow()
-        conn.execute(text(
-            "INSERT INTO analytics_runs (kind, started_at, finished_at, watermark, cohorts, "
-            "students, mentors, rows) VALUES (:kind, :started, :finished, :mark, :c, :s, :m, "
-            ":rows)"), {
-            "kind": scope.kind, "started": time_param(conn, started),
-            "finished": time_param(conn, finished),
-            "mark": mark if scope.kind != "cohort" else scope.previous,
-            "c": cohorts, "s": students, "m": mentors, "rows": report.rows})
-    report.seconds = (utcnow() - started).total_seconds()
-    return report
+        yield conn

@@ -3,7 +3,6 @@
 import threading
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import inspect, text
 
 from services.analytics import recompute as recompute_module
@@ -37,12 +36,6 @@ def strip(answer: dict) -> dict:
 def run(runner, *args):
     result = runner.invoke(args=list(args))
     return result.exit_code, result.output
-
-
-@pytest.fixture
-def summary_app(make_app, send):
-    send(stream(seed=5))
-    return make_app(USE_ANALYTICS_SUMMARY="on")
 
 
 def test_summary_answers_equal_live_ones_after_a_recompute(app, summary_app, tokens):
