@@ -4,7 +4,7 @@ or not at all, and nothing left behind for the next run."""
 import pytest
 from sqlalchemy import inspect, text
 
-from services.analytics import publish
+from services.analytics import passes, publish
 from services.analytics import recompute as recompute_module
 from services.analytics.db import db
 from tests.analytics.stream import NOW, event
@@ -69,7 +69,7 @@ def test_both_connections_read_the_snapshot_of_the_first(pg_summary_app, send, m
     assert published(pg_summary_app, student) == (before + 1, True)  # then by both
 
 
-@pytest.mark.parametrize("failing", ["_students", "_mentors", "swap"])
+@pytest.mark.parametrize("failing", ["write_students", "write_mentors", "swap"])
 def test_a_failed_run_publishes_nothing_and_leaves_nothing(pg_summary_app, send, monkeypatch,
                                                            failing):
     runner = pg_summary_app.test_cli_runner()
@@ -82,7 +82,7 @@ def test_a_failed_run_publishes_nothing_and_leaves_nothing(pg_summary_app, send,
 
     # The students' pass fails on the first connection, the mentors' on the second (after
     # the first wrote its tables), the swap after the second committed its copies.
-    target = publish if failing == "swap" else recompute_module
+    target = publish if failing == "swap" else passes
     monkeypatch.setattr(target, failing, fail)
     code, _ = run(runner, "recompute-analytics", "--full")
     assert code != 0
@@ -108,12 +108,12 @@ def test_the_second_connection_has_the_commands_statement_timeout(pg_summary_app
                                                                    monkeypatch):
     app = make_app(USE_ANALYTICS_SUMMARY="on", DATABASE_STATEMENT_TIMEOUT="0.3",
                    DATABASE_COMMAND_TIMEOUT="5")
-    mentors = recompute_module._mentors
+    mentors = passes.write_mentors
 
     def slow(p):  # longer than a request may take
         p.conn.execute(text("SELECT pg_sleep(0.6)"))
         return mentors(p)
 
-    monkeypatch.setattr(recompute_module, "_mentors", slow)
+    monkeypatch.setattr(passes, "write_mentors", slow)
     code, output = run(app.test_cli_runner(), "recompute-analytics", "--full")
     assert code == 0, output
