@@ -94,9 +94,6 @@ def _settings(conn, **values):
 # other passes read a fraction of the rows, and each parallel worker would compile their
 # dozens of expressions for about as long as they save.
 _JIT = {"jit": "on"}
-# The percentiles' sort of the last 30 days' first reviews, split between the workers (a
-# Gather Merge feeds the window pass in the leader), which the default costs rate too dear.
-_PARALLEL_SORT = {"parallel_setup_cost": 0, "parallel_tuple_cost": 0}
 
 
 def stage(p: Pass) -> None:
@@ -194,10 +191,12 @@ def write_mentors(p: Pass) -> int:
     queues: from the facts only, nothing the students' passes stage."""
     s = p.scope
     mentor_filter = _filter("mentor_id", s.mentors, "mentors")
-    with _settings(p.conn, **_PARALLEL_SORT):
-        p.temp("analytics_tmp_p", review_hours(
-            _filter("s.first_mentor_id", s.mentors, "mentors"),
-            duration(p.conn, "s.first_reviewed_at", "s.created_at")))
+    # One process sorts: split between parallel workers (a Gather Merge feeding the window
+    # pass) the sort was faster alone, but a full run writes these beside the students'
+    # passes, which keep the other core busy.
+    p.temp("analytics_tmp_p", review_hours(
+        _filter("s.first_mentor_id", s.mentors, "mentors"),
+        duration(p.conn, "s.first_reviewed_at", "s.created_at")))
     p.temp("analytics_tmp_r7", "SELECT r.mentor_id, count(*) AS reviews FROM analytics_reviews r "
            f"WHERE r.reviewed_at >= :a7 AND {_filter('r.mentor_id', s.mentors, 'mentors')} "
            "GROUP BY r.mentor_id")
