@@ -117,3 +117,17 @@ def test_the_second_connection_has_the_commands_statement_timeout(pg_summary_app
     monkeypatch.setattr(passes, "write_mentors", slow)
     code, output = run(app.test_cli_runner(), "recompute-analytics", "--full")
     assert code == 0, output
+
+
+def test_the_first_connection_may_wait_for_the_second_past_the_idle_timeout(
+        pg_summary_app, make_app, monkeypatch):
+    app = make_app(USE_ANALYTICS_SUMMARY="on", DATABASE_IDLE_IN_TRANSACTION_TIMEOUT="1")
+    mentors = passes.write_mentors
+
+    def slow(p):  # the first connection has finished its passes and waits, idle
+        p.conn.execute(text("SELECT pg_sleep(1.5)"))
+        return mentors(p)
+
+    monkeypatch.setattr(passes, "write_mentors", slow)
+    code, output = run(app.test_cli_runner(), "recompute-analytics", "--full")
+    assert code == 0, output
