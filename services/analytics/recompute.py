@@ -82,14 +82,13 @@ def _write(engine, scope: scopes.Scope, windows: Windows, log, report: Report,
     mentors' on a second connection meanwhile (_beside)."""
     with _transaction(engine) as conn:
         p = passes.Pass(conn, scope, windows, log)
+        passes.drop_temp(conn)
         snapshot = None
         if p.fresh:
             snapshot = conn.execute(text("SELECT pg_export_snapshot()")).scalar()
             # It may wait for the second connection idle, longer than a request's transaction
             # may: that one's statements have the command's timeout.
             conn.execute(text("SET LOCAL idle_in_transaction_session_timeout = 0"))
-        passes.drop_temp(conn)
-        if p.fresh:
             publish.create(conn, publish.LEARNERS)
         passes.stage(p)
         with ThreadPoolExecutor(max_workers=1) as pool:
