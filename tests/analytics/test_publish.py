@@ -13,11 +13,8 @@ from tests.analytics.test_summary import run
 LATE = 95  # the submission id of a fact that arrives during a run
 
 
-@pytest.fixture
-def pg_summary_app(backend, summary_app):
-    if backend != "postgresql":
-        pytest.skip("on SQLite a full run writes on one connection")
-    return summary_app
+# On SQLite a full run writes on one connection: these run on PostgreSQL only.
+pytestmark = pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 
 
 def a_mentored_student(app) -> int:
@@ -48,11 +45,11 @@ def state(app) -> tuple[dict, list[str]]:
         return rows, sorted(inspect(db.engine).get_table_names())
 
 
-def test_both_connections_read_the_snapshot_of_the_first(pg_summary_app, send, monkeypatch):
-    runner = pg_summary_app.test_cli_runner()
+def test_both_connections_read_the_snapshot_of_the_first(summary_app, send, monkeypatch):
+    runner = summary_app.test_cli_runner()
     run(runner, "recompute-analytics", "--full")
-    student = a_mentored_student(pg_summary_app)
-    before, _ = published(pg_summary_app, student)
+    student = a_mentored_student(summary_app)
+    before, _ = published(summary_app, student)
     beside = recompute_module._beside
 
     def after_a_late_fact(*args):  # the first connection's snapshot is taken; the second's not
@@ -63,18 +60,18 @@ def test_both_connections_read_the_snapshot_of_the_first(pg_summary_app, send, m
     monkeypatch.setattr(recompute_module, "_beside", after_a_late_fact)
     code, output = run(runner, "recompute-analytics", "--full")
     assert code == 0, output
-    assert published(pg_summary_app, student) == (before, False)  # seen by neither
+    assert published(summary_app, student) == (before, False)  # seen by neither
     monkeypatch.undo()
     run(runner, "recompute-analytics", "--full")
-    assert published(pg_summary_app, student) == (before + 1, True)  # then by both
+    assert published(summary_app, student) == (before + 1, True)  # then by both
 
 
 @pytest.mark.parametrize("failing", ["write_students", "write_mentors", "swap"])
-def test_a_failed_run_publishes_nothing_and_leaves_nothing(pg_summary_app, send, monkeypatch,
+def test_a_failed_run_publishes_nothing_and_leaves_nothing(summary_app, send, monkeypatch,
                                                            failing):
-    runner = pg_summary_app.test_cli_runner()
+    runner = summary_app.test_cli_runner()
     run(runner, "recompute-analytics", "--full")
-    before = state(pg_summary_app)
+    before = state(summary_app)
     send([event("new", "student.enrolled", NOW, student_id=501, cohort_id=1)])
 
     def fail(*args):
@@ -86,25 +83,25 @@ def test_a_failed_run_publishes_nothing_and_leaves_nothing(pg_summary_app, send,
     monkeypatch.setattr(target, failing, fail)
     code, _ = run(runner, "recompute-analytics", "--full")
     assert code != 0
-    assert state(pg_summary_app) == before
+    assert state(summary_app) == before
     monkeypatch.undo()
     assert run(runner, "recompute-analytics", "--full")[0] == 0
-    assert state(pg_summary_app) != before
+    assert state(summary_app) != before
 
 
-def test_a_killed_runs_copies_are_dropped_by_the_next_run(pg_summary_app):
-    runner = pg_summary_app.test_cli_runner()
+def test_a_killed_runs_copies_are_dropped_by_the_next_run(summary_app):
+    runner = summary_app.test_cli_runner()
     run(runner, "recompute-analytics", "--full")
-    before = state(pg_summary_app)
-    with pg_summary_app.app_context(), db.engine.begin() as conn:  # what the second connection
+    before = state(summary_app)
+    with summary_app.app_context(), db.engine.begin() as conn:  # what the second connection
         publish.create(conn, publish.MENTORS)                    # commits before the swap
         publish.key(conn, publish.MENTORS)
-    assert state(pg_summary_app)[1] != before[1]
+    assert state(summary_app)[1] != before[1]
     assert run(runner, "recompute-analytics", "--full")[0] == 0
-    assert state(pg_summary_app)[1] == before[1]
+    assert state(summary_app)[1] == before[1]
 
 
-def test_the_second_connection_has_the_commands_statement_timeout(pg_summary_app, make_app,
+def test_the_second_connection_has_the_commands_statement_timeout(summary_app, make_app,
                                                                    monkeypatch):
     app = make_app(USE_ANALYTICS_SUMMARY="on", DATABASE_STATEMENT_TIMEOUT="0.3",
                    DATABASE_COMMAND_TIMEOUT="5")
@@ -120,7 +117,7 @@ def test_the_second_connection_has_the_commands_statement_timeout(pg_summary_app
 
 
 def test_the_first_connection_may_wait_for_the_second_past_the_idle_timeout(
-        pg_summary_app, make_app, monkeypatch):
+        summary_app, make_app, monkeypatch):
     app = make_app(USE_ANALYTICS_SUMMARY="on", DATABASE_IDLE_IN_TRANSACTION_TIMEOUT="1")
     mentors = passes.write_mentors
 
