@@ -3,6 +3,7 @@
 import pytest
 
 from services.analytics import create_app
+from tests.analytics.stream import stream
 from tests.support.databases import app_maker, migrated_database
 from tests.support.servers import closed_port
 
@@ -40,6 +41,13 @@ def send(client, tokens):
         return response.json
 
     return post
+
+
+@pytest.fixture
+def summary_app(make_app, send):
+    """An app serving the summaries, over a generated history of two cohorts."""
+    send(stream(seed=5))
+    return make_app(USE_ANALYTICS_SUMMARY="on")
 
 
 @pytest.fixture

@@ -3,9 +3,9 @@
 import threading
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import inspect, text
 
+from services.analytics import passes
 from services.analytics import recompute as recompute_module
 from services.analytics.db import db
 from shared.flags import FlagValue
@@ -37,12 +37,6 @@ def strip(answer: dict) -> dict:
 def run(runner, *args):
     result = runner.invoke(args=list(args))
     return result.exit_code, result.output
-
-
-@pytest.fixture
-def summary_app(make_app, send):
-    send(stream(seed=5))
-    return make_app(USE_ANALYTICS_SUMMARY="on")
 
 
 def test_summary_answers_equal_live_ones_after_a_recompute(app, summary_app, tokens):
@@ -152,14 +146,14 @@ def test_readers_see_the_old_summary_until_the_new_one_is_published(
                            headers=tokens.user(ADMIN, "admin")).json)
     send([event("n1", "student.enrolled", NOW, student_id=500, cohort_id=1)])
     halfway, resume = threading.Event(), threading.Event()
-    write_mentors = recompute_module._mentors
+    write_mentors = passes.write_mentors
 
     def paused(p):  # students and cohorts written, not yet committed
         halfway.set()
         assert resume.wait(30)
         return write_mentors(p)
 
-    monkeypatch.setattr(recompute_module, "_mentors", paused)
+    monkeypatch.setattr(passes, "write_mentors", paused)
     worker = threading.Thread(target=run, args=(runner, "recompute-analytics", "--full"))
     worker.start()
     try:
