@@ -203,19 +203,30 @@ def test_an_evicted_board_is_never_served_empty(apps, tokens, redis_url, populat
     headers = tokens.user(3, "student", cohort_id=1)
     get(cached, BOARD, headers)
     redis.Redis.from_url(redis_url).delete(keys(populated["id"], 1)[0])
+    register_blocks(cached.application)  # nothing kept: the page from Redis
+    misses = lookups("miss")
     assert get(cached, BOARD, headers) == get(sql, BOARD, headers)
+    assert lookups("miss") == misses + 1
 
 
-def test_redis_hanging_serves_the_database(make_app, tokens, populated, redis_url):
+def test_redis_hanging_serves_the_database(make_app, tokens, populated, redis_url,
+                                           monkeypatch):
+    """One read waits for the timeout; then the breaker spares Redis for its period."""
     sql = make_app().test_client()
     headers = tokens.user(4, "student", cohort_id=1)
     with proxy_to(redis_url) as (proxy, url):
         cached = make_app(CACHE_URL=url, CACHE_RETRY_AFTER="30").test_client()
         get(cached, BOARD, headers)
+        board_mirror, reads = cached.application.extensions["gamification.mirror"], []
+        for name in ("_read", "_place"):
+            script = getattr(board_mirror, name)
+            monkeypatch.setattr(board_mirror, name,
+                                lambda script=script, **kw: reads.append(kw) or script(**kw))
         proxy.freeze()
-        assert get(cached, BOARD, headers) == get(sql, BOARD, headers)
-        assert get(cached, f"{BOARD}?around=me", headers) == get(sql, f"{BOARD}?around=me",
-                                                                 headers)
+        for url in (BOARD, f"{BOARD}?around=me", f"{BOARD}?around=me&limit=3"):
+            register_blocks(cached.application)  # nothing kept: Redis would be read
+            assert get(cached, url, headers) == get(sql, url, headers), url
+        assert len(reads) == 1
         proxy.thaw()
 
 
