@@ -25,8 +25,6 @@ from services.analytics.figures import Windows
 from services.analytics.sql import time_param
 from shared.db import utcnow
 
-SUMMARIES = publish.SUMMARIES
-
 
 @dataclass
 class Report:
@@ -102,7 +100,7 @@ def _write(engine, scope: scopes.Scope, windows: Windows, log, report: Report,
         report.rows = students + cohorts + mentors
         passes.drop_temp(conn)
         if p.fresh:
-            publish.swap(conn, SUMMARIES)
+            publish.swap(conn, publish.SUMMARIES)
         finished = utcnow()
         conn.execute(text(
             "INSERT INTO analytics_runs (kind, started_at, finished_at, watermark, cohorts, "

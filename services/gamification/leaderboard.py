@@ -143,9 +143,10 @@ class Cut:
         self.store.place(self.board, offset, entries)
         for at in range(0, len(entries), BLOCK):
             shown, until = shown_each(entries[at:at + BLOCK], players, self.now)
-            self.store.put((*self.board, (offset + at) // BLOCK), shown, until)
-            if (offset + at) // BLOCK in self.runs:
-                self.runs[(offset + at) // BLOCK] = shown
+            block = (offset + at) // BLOCK
+            self.store.put((*self.board, block), shown, until)
+            if block in self.runs:
+                self.runs[block] = shown
 
     def json(self) -> str:
         if self.count <= 0:

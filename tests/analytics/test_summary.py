@@ -5,8 +5,7 @@ from datetime import timedelta
 
 from sqlalchemy import inspect, text
 
-from services.analytics import passes
-from services.analytics import recompute as recompute_module
+from services.analytics import passes, publish
 from services.analytics.db import db
 from shared.flags import FlagValue
 from tests.analytics.stream import NOW, event, stream
@@ -119,7 +118,7 @@ def test_a_full_run_leaves_the_summary_tables_as_migrated(summary_app):
         return {t: (found.get_pk_constraint(t), found.get_indexes(t),
                     [(c["name"], str(c["type"]), c["nullable"], c["default"])
                      for c in found.get_columns(t)])
-                for t in recompute_module.SUMMARIES}, sorted(found.get_table_names())
+                for t in publish.SUMMARIES}, sorted(found.get_table_names())
 
     runner = summary_app.test_cli_runner()
     with summary_app.app_context():
